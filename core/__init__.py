@@ -1,0 +1,17 @@
+"""Tradeoff Lab's engine: data, models, training, compression, measurement, storage, reports.
+
+Plain Python with no UI dependency: progress leaves through ``on_progress(fraction, message)``
+callbacks and cancellation comes in through ``should_stop()``.
+"""
+
+from .data import Dataset, DataError, load, read_table, save_upload
+from .experiment import CandidateResult, ExperimentResult, ModelCache, run
+from .measure import Metrics, environment, how_measured, measure
+from .specs import (CandidateSpec, CompressStep, DatasetSpec, ExperimentSpec, MeasureSpec,
+                    ModelSpec, TrainSpec)
+from .specfile import load_spec, parse_spec
+
+__all__ = ["Dataset", "DataError", "load", "read_table", "save_upload", "CandidateResult",
+           "ExperimentResult", "ModelCache", "run", "Metrics", "environment", "how_measured",
+           "measure", "CandidateSpec", "CompressStep", "DatasetSpec", "ExperimentSpec",
+           "MeasureSpec", "ModelSpec", "TrainSpec", "load_spec", "parse_spec"]

@@ -1,0 +1,10 @@
+"""Models on both sides of the comparison, behind one `Classifier` interface."""
+
+from .base import Classifier, ParamCounts
+from .classical import SklearnClassifier, make_estimator
+from .neural import MLP, SmallCNN, TorchClassifier, build_module, count_mlp_params
+from .registry import MLP_PRESETS, MODELS, ModelInfo, info_for
+
+__all__ = ["Classifier", "ParamCounts", "SklearnClassifier", "make_estimator", "MLP", "SmallCNN",
+           "TorchClassifier", "build_module", "count_mlp_params", "MLP_PRESETS", "MODELS",
+           "ModelInfo", "info_for"]

@@ -1,0 +1,440 @@
+"""Frozen, self-validating dataclasses for every choice a user can make.
+
+A spec is pure data: it validates itself on construction, round-trips through plain dicts
+(`to_dict` / `from_dict`, the shape used by YAML spec files) and has a stable content hash that
+the engine uses as a cache key. Union-typed fields (a model, a compression step) are tagged in
+dict form by a ``kind`` key whose values are registered with `@tagged("name")`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+# --------------------------------------------------------------------------------------------
+# Validation helpers: every message names the field, the allowed range and the value received.
+
+
+def _check_range(owner: str, name: str, value: float, low: float, high: float,
+                 low_open: bool = False, high_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise ValueError(f"{owner}.{name} must be a number; got {value!r}")
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if too_low or too_high:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        raise ValueError(f"{owner}.{name} must be in {lo}{_fmt(low)}, {_fmt(high)}{hi}; got {value!r}")
+
+
+def _check_int(owner: str, name: str, value: int, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{owner}.{name} must be a whole number in [{low}, {high}]; got {value!r}")
+    _check_range(owner, name, value, low, high)
+
+
+def _check_choice(owner: str, name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{owner}.{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+# --------------------------------------------------------------------------------------------
+# Tagged unions: ``kind`` in dict form <-> a dataclass type.
+
+_KINDS: dict[str, type] = {}
+
+
+def tagged(kind: str):
+    """Register a spec class under ``kind`` for dict round-trips."""
+
+    def register(cls):
+        if kind in _KINDS:
+            raise RuntimeError(f"spec kind {kind!r} registered twice")
+        cls.kind = kind
+        _KINDS[kind] = cls
+        return cls
+
+    return register
+
+
+def spec_kinds(base: type) -> dict[str, type]:
+    """All registered kinds that are subclasses of ``base`` (e.g. every model spec)."""
+    return {k: c for k, c in _KINDS.items() if issubclass(c, base)}
+
+
+class Spec:
+    """Mixin: dict round-trip and a stable hash for frozen dataclasses."""
+
+    kind: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind} if self.kind else {}
+        for f in fields(self):
+            out[f.name] = _to_plain(getattr(self, f.name))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        if not isinstance(data, dict):
+            raise ValueError(f"{cls.__name__} must be a mapping; got {type(data).__name__}")
+        data = dict(data)
+        target = cls
+        kind = data.pop("kind", None)
+        if kind is not None:
+            if kind not in _KINDS or not issubclass(_KINDS[kind], cls):
+                allowed = ", ".join(sorted(spec_kinds(cls))) or "(none)"
+                raise ValueError(f"{cls.__name__}.kind must be one of {allowed}; got {kind!r}")
+            target = _KINDS[kind]
+        elif target.kind == "" and spec_kinds(target):
+            raise ValueError(f"{cls.__name__} needs a 'kind': one of {', '.join(sorted(spec_kinds(cls)))}")
+        known = {f.name: f for f in fields(target)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"{target.__name__} has no field {unknown[0]!r}; fields are {', '.join(known)}")
+        hints = typing.get_type_hints(target)
+        kwargs = {name: _from_plain(hints[name], value, f"{target.__name__}.{name}")
+                  for name, value in data.items()}
+        return target(**kwargs)
+
+    def spec_hash(self) -> str:
+        """Stable content hash: equal specs hash equal across processes and versions of Python."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _to_plain(value: Any) -> Any:
+    if isinstance(value, Spec):
+        return value.to_dict()
+    if isinstance(value, (tuple, list)):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def _from_plain(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        return _from_plain(non_none[0], value, where) if len(non_none) == 1 else value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{where} must be a list; got {value!r}")
+        item = args[0] if args else Any
+        return tuple(_from_plain(item, v, where) for v in value)
+    if isinstance(hint, type) and issubclass(hint, Spec):
+        return hint.from_dict(value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+
+BUILTIN_DATASETS = ("digits", "breast_cancer", "wine", "iris", "moons", "circles", "classification")
+SYNTHETIC_DATASETS = ("moons", "circles", "classification")
+
+
+@dataclass(frozen=True)
+class DatasetSpec(Spec):
+    name: str = "digits"          # a built-in name, or "csv" for a user's file
+    n_samples: int = 600          # synthetic datasets only
+    n_features: int = 20          # make_classification only (moons/circles are 2-D)
+    n_classes: int = 2            # make_classification only
+    noise: float = 0.2            # moons/circles: gaussian noise sd; classification: label flip rate
+    csv_path: str | None = None   # content-addressed copy of the user's CSV
+    target: str | None = None     # CSV target column; None means the last column
+    test_fraction: float = 0.25   # held-out share, split stratified by class
+    seed: int = 0                 # seeds the synthetic generator and the split
+
+    def __post_init__(self):
+        o = "DatasetSpec"
+        _check_choice(o, "name", self.name, BUILTIN_DATASETS + ("csv",))
+        _check_int(o, "n_samples", self.n_samples, 20, 200_000)
+        _check_int(o, "n_features", self.n_features, 2, 2_000)
+        _check_int(o, "n_classes", self.n_classes, 2, 50)
+        _check_range(o, "noise", self.noise, 0.0, 1.0)
+        _check_range(o, "test_fraction", self.test_fraction, 0.05, 0.8)
+        _check_int(o, "seed", self.seed, 0, 2**31 - 1)
+        if self.name == "csv" and not self.csv_path:
+            raise ValueError("DatasetSpec.csv_path is required when name is 'csv'; got None")
+        if self.name == "classification" and self.n_classes * 2 > 2 ** min(self.n_features, 20):
+            raise ValueError(f"DatasetSpec.n_classes must be at most 2**n_features / 2 for "
+                             f"make_classification; got {self.n_classes} with {self.n_features} features")
+
+
+# --------------------------------------------------------------------------------------------
+# Models. ``family`` says which side of the comparison a model is on.
+
+
+class ModelSpec(Spec):
+    family: ClassVar[str] = "small"
+    is_neural: ClassVar[bool] = False
+
+
+@tagged("mlp")
+@dataclass(frozen=True)
+class MLPSpec(ModelSpec):
+    hidden: tuple[int, ...] = (256, 256)  # width of each hidden layer, input to output
+    dropout: float = 0.0                  # applied after every hidden activation while training
+    family: ClassVar[str] = "large"
+    is_neural: ClassVar[bool] = True
+
+    def __post_init__(self):
+        o = type(self).__name__
+        if not isinstance(self.hidden, tuple) or not 1 <= len(self.hidden) <= 8:
+            raise ValueError(f"{o}.hidden must list 1 to 8 layer widths; got {self.hidden!r}")
+        for width in self.hidden:
+            _check_int(o, "hidden", width, 1, 8192)
+        _check_range(o, "dropout", self.dropout, 0.0, 0.9)
+
+
+@tagged("tiny_mlp")
+@dataclass(frozen=True)
+class TinyMLPSpec(MLPSpec):
+    """The same torch MLP, sized to sit on the small side of the comparison."""
+
+    hidden: tuple[int, ...] = (32,)
+    family: ClassVar[str] = "small"
+
+
+@tagged("cnn")
+@dataclass(frozen=True)
+class CNNSpec(ModelSpec):
+    channels: tuple[int, ...] = (32, 64)  # output channels of each 3x3 conv block
+    hidden: int = 128                     # width of the dense layer before the classifier
+    dropout: float = 0.0
+    family: ClassVar[str] = "large"
+    is_neural: ClassVar[bool] = True
+
+    def __post_init__(self):
+        o = "CNNSpec"
+        if not isinstance(self.channels, tuple) or not 1 <= len(self.channels) <= 4:
+            raise ValueError(f"{o}.channels must list 1 to 4 conv widths; got {self.channels!r}")
+        for c in self.channels:
+            _check_int(o, "channels", c, 1, 1024)
+        _check_int(o, "hidden", self.hidden, 1, 8192)
+        _check_range(o, "dropout", self.dropout, 0.0, 0.9)
+
+
+@tagged("logistic_regression")
+@dataclass(frozen=True)
+class LogisticRegressionSpec(ModelSpec):
+    penalty: str = "l2"   # "l1" gives sparse coefficients
+    C: float = 1.0        # inverse regularisation strength
+
+    def __post_init__(self):
+        _check_choice("LogisticRegressionSpec", "penalty", self.penalty, ("l1", "l2"))
+        _check_range("LogisticRegressionSpec", "C", self.C, 1e-6, 1e6)
+
+
+@tagged("linear_svm")
+@dataclass(frozen=True)
+class LinearSVMSpec(ModelSpec):
+    C: float = 1.0
+
+    def __post_init__(self):
+        _check_range("LinearSVMSpec", "C", self.C, 1e-6, 1e6)
+
+
+@tagged("rbf_svm")
+@dataclass(frozen=True)
+class RBFSVMSpec(ModelSpec):
+    C: float = 10.0
+    gamma: str | float = "scale"  # "scale" (sklearn's default rule) or a positive number
+
+    def __post_init__(self):
+        _check_range("RBFSVMSpec", "C", self.C, 1e-6, 1e6)
+        if self.gamma != "scale":
+            _check_range("RBFSVMSpec", "gamma", self.gamma, 0.0, 1e6, low_open=True)
+
+
+@tagged("random_forest")
+@dataclass(frozen=True)
+class RandomForestSpec(ModelSpec):
+    n_estimators: int = 100
+    max_depth: int | None = None  # None grows trees until leaves are pure
+
+    def __post_init__(self):
+        _check_int("RandomForestSpec", "n_estimators", self.n_estimators, 1, 2000)
+        if self.max_depth is not None:
+            _check_int("RandomForestSpec", "max_depth", self.max_depth, 1, 100)
+
+
+@tagged("hist_gradient_boosting")
+@dataclass(frozen=True)
+class HistGradientBoostingSpec(ModelSpec):
+    max_iter: int = 100
+    learning_rate: float = 0.1
+    max_depth: int | None = None
+
+    def __post_init__(self):
+        _check_int("HistGradientBoostingSpec", "max_iter", self.max_iter, 1, 5000)
+        _check_range("HistGradientBoostingSpec", "learning_rate", self.learning_rate, 0.0, 1.0,
+                     low_open=True)
+        if self.max_depth is not None:
+            _check_int("HistGradientBoostingSpec", "max_depth", self.max_depth, 1, 100)
+
+
+@tagged("knn")
+@dataclass(frozen=True)
+class KNeighborsSpec(ModelSpec):
+    n_neighbors: int = 5
+
+    def __post_init__(self):
+        _check_int("KNeighborsSpec", "n_neighbors", self.n_neighbors, 1, 500)
+
+
+# --------------------------------------------------------------------------------------------
+# Training (torch models only; classical models use their estimator's own fit)
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+PRECISIONS = ("fp32", "bf16", "fp16")
+SCHEDULES = ("none", "step", "cosine", "onecycle")
+PARALLEL = ("single", "ddp", "hogwild")
+
+
+@dataclass(frozen=True)
+class TrainSpec(Spec):
+    optimizer: str = "adam"         # adam | adamw | sgd
+    lr: float = 1e-3                # peak learning rate
+    momentum: float = 0.9           # sgd only
+    nesterov: bool = False          # sgd only
+    epochs: int = 20
+    batch_size: int = 64
+    weight_decay: float = 0.0       # L2 (decoupled for adamw)
+    l1: float = 0.0                 # coefficient of sum(|w|) added to the loss
+    schedule: str = "none"          # learning-rate schedule
+    grad_clip: float = 0.0          # max global grad norm; 0 disables clipping
+    early_stopping_patience: int = 0  # epochs without val improvement before stopping; 0 = off
+    validation_fraction: float = 0.1  # slice of the training split used for early stopping
+    precision: str = "fp32"         # autocast dtype for forward/backward
+    parallel: str = "single"        # single process, DDP workers, or Hogwild! workers
+    n_workers: int = 1              # processes for ddp / hogwild
+    prune_sparsity: float = 0.0     # gradient-saliency pruning target during training; 0 = off
+    prune_every: int = 50           # optimizer steps between pruning rounds
+    seed: int = 0
+
+    def __post_init__(self):
+        o = "TrainSpec"
+        _check_choice(o, "optimizer", self.optimizer, OPTIMIZERS)
+        _check_range(o, "lr", self.lr, 0.0, 10.0, low_open=True)
+        _check_range(o, "momentum", self.momentum, 0.0, 1.0, high_open=True)
+        _check_int(o, "epochs", self.epochs, 1, 1000)
+        _check_int(o, "batch_size", self.batch_size, 1, 65_536)
+        _check_range(o, "weight_decay", self.weight_decay, 0.0, 1.0)
+        _check_range(o, "l1", self.l1, 0.0, 1.0)
+        _check_choice(o, "schedule", self.schedule, SCHEDULES)
+        _check_range(o, "grad_clip", self.grad_clip, 0.0, 1e6)
+        _check_int(o, "early_stopping_patience", self.early_stopping_patience, 0, 1000)
+        _check_range(o, "validation_fraction", self.validation_fraction, 0.0, 0.5)
+        _check_choice(o, "precision", self.precision, PRECISIONS)
+        _check_choice(o, "parallel", self.parallel, PARALLEL)
+        _check_int(o, "n_workers", self.n_workers, 1, 64)
+        _check_range(o, "prune_sparsity", self.prune_sparsity, 0.0, 1.0, high_open=True)
+        _check_int(o, "prune_every", self.prune_every, 1, 100_000)
+        _check_int(o, "seed", self.seed, 0, 2**31 - 1)
+        if self.early_stopping_patience and self.validation_fraction == 0:
+            raise ValueError("TrainSpec.validation_fraction must be > 0 when early stopping is on; got 0")
+
+
+# --------------------------------------------------------------------------------------------
+# Compression steps. Each step is one verb applied to a copy of its parent's model; the handlers
+# live in core/compress and are found by the step's type.
+
+
+class CompressStep(Spec):
+    pass
+
+
+# --- compression steps (filled in by core/compress) ---
+
+
+# --------------------------------------------------------------------------------------------
+# Measurement and the experiment
+
+
+@dataclass(frozen=True)
+class MeasureSpec(Spec):
+    n_threads: int = 2            # torch intra-op threads and BLAS/OpenMP threads while timing
+    warmup: int = 5               # untimed calls before timing
+    min_repeats: int = 30         # timed calls at least ...
+    min_seconds: float = 1.0      # ... and at least this long, for each latency figure
+    max_seconds: float = 3.0      # stop timing after this long even if min_repeats is not reached
+    batch_size: int = 256         # batch for the throughput figure
+
+    def __post_init__(self):
+        o = "MeasureSpec"
+        _check_int(o, "n_threads", self.n_threads, 1, 256)
+        _check_int(o, "warmup", self.warmup, 0, 10_000)
+        _check_int(o, "min_repeats", self.min_repeats, 1, 100_000)
+        _check_range(o, "min_seconds", self.min_seconds, 0.0, 600.0)
+        _check_range(o, "max_seconds", self.max_seconds, 0.01, 3600.0)
+        _check_int(o, "batch_size", self.batch_size, 1, 65_536)
+        if self.max_seconds < self.min_seconds:
+            raise ValueError(f"MeasureSpec.max_seconds must be >= min_seconds ({self.min_seconds}); "
+                             f"got {self.max_seconds}")
+
+
+@dataclass(frozen=True)
+class CandidateSpec(Spec):
+    """One row of the comparison: a model trained from scratch, or a compressed copy of another.
+
+    Exactly one of ``model`` and ``parent`` is set. A derived candidate names an earlier
+    candidate as ``parent`` and lists the ``compress`` steps applied, in order, to its model.
+    """
+
+    name: str
+    model: ModelSpec | None = None
+    train: TrainSpec = field(default_factory=TrainSpec)
+    parent: str | None = None
+    compress: tuple[CompressStep, ...] = ()
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip() or len(self.name) > 80:
+            raise ValueError(f"CandidateSpec.name must be 1 to 80 characters; got {self.name!r}")
+        if (self.model is None) == (self.parent is None):
+            raise ValueError(f"CandidateSpec.model and .parent: exactly one must be set for "
+                             f"{self.name!r}; got model={self.model!r}, parent={self.parent!r}")
+        if self.parent is not None and not self.compress:
+            raise ValueError(f"CandidateSpec.compress must list at least one step when parent is "
+                             f"set; got none for {self.name!r}")
+        if self.model is not None and not isinstance(self.model, ModelSpec):
+            raise ValueError(f"CandidateSpec.model must be a model spec; got {self.model!r}")
+
+    @property
+    def family(self) -> str:
+        return self.model.family if self.model is not None else "compressed"
+
+
+@dataclass(frozen=True)
+class ExperimentSpec(Spec):
+    dataset: DatasetSpec
+    candidates: tuple[CandidateSpec, ...]
+    measure: MeasureSpec = field(default_factory=MeasureSpec)
+
+    def __post_init__(self):
+        if not self.candidates:
+            raise ValueError("ExperimentSpec.candidates must list at least 1 candidate; got 0")
+        if len(self.candidates) > 40:
+            raise ValueError(f"ExperimentSpec.candidates must list at most 40; got {len(self.candidates)}")
+        seen: set[str] = set()
+        for c in self.candidates:
+            if c.name in seen:
+                raise ValueError(f"ExperimentSpec.candidates: name {c.name!r} is used twice")
+            if c.parent is not None and c.parent not in seen:
+                raise ValueError(f"ExperimentSpec.candidates: {c.name!r} derives from {c.parent!r}, "
+                                 "which must be listed before it")
+            seen.add(c.name)
