@@ -1,0 +1,33 @@
+"""Tradeoff Lab: see what model size really buys.
+
+Run with `./scripts/run` (or `streamlit run app.py` inside the virtual environment).
+"""
+
+import warnings
+
+import streamlit as st
+
+from ui.jobs_view import running_jobs_summary
+from ui.state import current_dataset
+
+# torch.ao.quantization and friends warn on import; the pages report what they measure instead.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\..*")
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\..*")
+
+st.set_page_config(page_title="Tradeoff Lab", page_icon="⚖️", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/data.py", title="Data", icon="📄"),
+    st.Page("pages/compare.py", title="Compare", icon="📊"),
+]
+
+page = st.navigation(PAGES)
+
+with st.sidebar:
+    dataset = current_dataset()
+    st.markdown(f"**Dataset:** {dataset.name}" + (" (your CSV)" if dataset.name == "csv" else ""))
+    st.caption(f"test fraction {dataset.test_fraction}, seed {dataset.seed} — change it on the Data page")
+    running_jobs_summary()
+
+page.run()

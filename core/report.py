@@ -1,0 +1,174 @@
+"""Figures and tables built from result records (the dicts of `CandidateResult.to_record`).
+
+Everything here works on plain records so that a live comparison, a stored run and an exported
+report draw the same charts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+FAMILY_COLORS = {"large": "#E4572E", "small": "#17A398", "compressed": "#7B5EA7"}
+
+# metric -> (axis title with unit, higher is better, scale applied for display)
+METRICS: dict[str, tuple[str, bool, float]] = {
+    "accuracy": ("Accuracy (%)", True, 100.0),
+    "f1_macro": ("Macro-F1 (%)", True, 100.0),
+    "latency_ms_p50": ("Latency p50, batch 1 (ms)", False, 1.0),
+    "latency_ms_p95": ("Latency p95, batch 1 (ms)", False, 1.0),
+    "throughput_sps": ("Throughput (rows/s)", True, 1.0),
+    "size_bytes": ("Saved size (KB)", False, 1 / 1024),
+    "peak_memory_bytes": ("Peak inference memory (KB)", False, 1 / 1024),
+    "n_params": ("Parameters", False, 1.0),
+    "n_nonzero_params": ("Non-zero parameters", False, 1.0),
+    "train_seconds": ("Training time (s)", False, 1.0),
+}
+
+# Columns of the full table, with units in the headers.
+TABLE_COLUMNS: dict[str, str] = {
+    "name": "Model", "family": "Family", "accuracy": "Accuracy (%)", "f1_macro": "Macro-F1 (%)",
+    "latency_ms_p50": "Latency p50 (ms)", "latency_ms_p95": "Latency p95 (ms)",
+    "throughput_sps": "Throughput (rows/s)", "size_bytes": "Saved size (bytes)",
+    "memory_bytes": "Model memory (bytes)", "peak_memory_bytes": "Peak memory (bytes)",
+    "n_params": "Parameters", "n_nonzero_params": "Non-zero parameters",
+    "train_seconds": "Train time (s)", "latency_repeats": "Timed calls", "throughput_batch": "Batch",
+    "n_threads": "Threads", "artifact_format": "Format", "params_definition": "Parameters counted",
+}
+
+
+def measured(records: Iterable[dict]) -> list[dict]:
+    """Records that finished and carry metrics."""
+    return [r for r in records if r.get("status", "done") == "done" and r.get("accuracy") is not None]
+
+
+def needs_log_axis(values: Sequence[float], spread: float = 30.0) -> bool:
+    """Log scale when the largest positive value is more than ``spread`` times the smallest."""
+    positive = [v for v in values if v and v > 0]
+    return len(positive) >= 2 and max(positive) / min(positive) > spread
+
+
+def metric_bar(records: Sequence[dict], metric: str, log: bool | None = None) -> go.Figure:
+    """One bar per model for ``metric``, coloured by family; log axis when the spread needs it."""
+    title, higher_better, scale = METRICS[metric]
+    rows = measured(records)
+    values = [r[metric] * scale for r in rows]
+    log = needs_log_axis(values) if log is None else log
+    fig = go.Figure()
+    for family in FAMILY_COLORS:
+        fam = [(r, v) for r, v in zip(rows, values) if r["family"] == family]
+        if fam:
+            fig.add_bar(x=[r["name"] for r, _ in fam], y=[v for _, v in fam], name=family,
+                        marker_color=FAMILY_COLORS[family],
+                        text=[_short(v) for _, v in fam], textposition="outside",
+                        hovertemplate="%{x}<br>" + title + ": %{y:.4g}<extra></extra>")
+    fig.update_layout(title=f"{title} — {'higher' if higher_better else 'lower'} is better",
+                      yaxis_title=title + (" (log scale)" if log else ""),
+                      yaxis_type="log" if log else "linear", showlegend=True, bargap=0.3,
+                      margin=dict(t=60, b=40, l=60, r=20), height=360, legend_title_text="family",
+                      xaxis={"categoryorder": "array", "categoryarray": [r["name"] for r in rows]})
+    if metric in ("accuracy", "f1_macro") and values:
+        low = min(values)
+        fig.update_yaxes(range=[max(0.0, low - (100 - low) * 0.5 - 2), 100.5])
+    return fig
+
+
+@dataclass(frozen=True)
+class Point:
+    name: str
+    cost: float      # lower is better (e.g. latency)
+    value: float     # higher is better (e.g. accuracy)
+
+
+def pareto_front(points: Sequence[Point]) -> list[Point]:
+    """Points no other point beats on both cost (lower) and value (higher), by increasing cost."""
+    front: list[Point] = []
+    best = -math.inf
+    for p in sorted(points, key=lambda p: (p.cost, -p.value)):
+        if p.value > best:
+            front.append(p)
+            best = p.value
+    return front
+
+
+def pareto_scatter(records: Sequence[dict], x: str = "latency_ms_p50", y: str = "accuracy",
+                   size: str = "size_bytes") -> go.Figure:
+    """Accuracy against latency with the Pareto frontier; marker area grows with saved size."""
+    rows = measured(records)
+    fig = go.Figure()
+    if not rows:
+        return fig
+    x_title, _, x_scale = METRICS[x]
+    y_title, _, y_scale = METRICS[y]
+    sizes = [r[size] for r in rows]
+    smax = max(sizes) or 1
+    for family in FAMILY_COLORS:
+        fam = [r for r in rows if r["family"] == family]
+        if not fam:
+            continue
+        # marker diameter 10-46 px, area proportional to size (sqrt keeps the area honest)
+        diam = [10 + 36 * math.sqrt(r[size] / smax) for r in fam]
+        fig.add_scatter(
+            x=[r[x] * x_scale for r in fam], y=[r[y] * y_scale for r in fam], mode="markers+text",
+            name=family, text=[r["name"] for r in fam], textposition="top center",
+            marker=dict(size=diam, color=FAMILY_COLORS[family], opacity=0.75,
+                        line=dict(width=1, color="#333")),
+            customdata=[[r[size] / 1024, r["n_params"]] for r in fam],
+            hovertemplate=("%{text}<br>" + x_title + ": %{x:.4g}<br>" + y_title + ": %{y:.2f}"
+                           "<br>saved size: %{customdata[0]:.1f} KB<br>parameters: %{customdata[1]:,}"
+                           "<extra></extra>"))
+    front = pareto_front([Point(r["name"], r[x], r[y]) for r in rows])
+    fig.add_scatter(x=[p.cost * x_scale for p in front], y=[p.value * y_scale for p in front],
+                    mode="lines", name="Pareto frontier", line=dict(color="#444", dash="dash", shape="hv"))
+    fig.update_layout(title=f"{y_title.split(' (')[0]} against {x_title.split(' (')[0].lower()} "
+                            "(marker area: saved size)",
+                      xaxis_title=x_title, yaxis_title=y_title, height=460,
+                      xaxis_type="log" if needs_log_axis([r[x] for r in rows], 10) else "linear",
+                      margin=dict(t=60, b=50, l=60, r=20))
+    return fig
+
+
+def training_curves(records: Sequence[dict]) -> go.Figure:
+    """Validation (or training) accuracy per epoch for every record that has a history."""
+    fig = go.Figure()
+    for r in records:
+        epochs = (r.get("history") or {}).get("epochs") or []
+        if not epochs:
+            continue
+        use_val = epochs[0].get("val_accuracy") is not None
+        key = "val_accuracy" if use_val else "train_accuracy"
+        fig.add_scatter(x=[e["epoch"] for e in epochs], y=[100 * e[key] for e in epochs],
+                        mode="lines+markers", name=f"{r['name']} ({'validation' if use_val else 'train'})")
+    fig.update_layout(title="Accuracy per epoch (validation slice of the training split)",
+                      xaxis_title="Epoch", yaxis_title="Accuracy (%)", height=340,
+                      margin=dict(t=60, b=40, l=60, r=20))
+    return fig
+
+
+def metrics_table(records: Sequence[dict]) -> pd.DataFrame:
+    """Every figure of every record, one row per model, units in the column headers."""
+    rows = []
+    for r in records:
+        row = {label: r.get(key) for key, label in TABLE_COLUMNS.items()}
+        for key in ("accuracy", "f1_macro"):
+            if r.get(key) is not None:
+                row[TABLE_COLUMNS[key]] = round(100 * r[key], 2)
+        row["Status"] = r.get("status", "done") if not r.get("error") else f"{r['status']}: {r['error']}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _short(v: float) -> str:
+    if v == 0:
+        return "0"
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.1f}M"
+    if abs(v) >= 1e4:
+        return f"{v / 1e3:.0f}k"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    return f"{v:.3g}"

@@ -1,0 +1,171 @@
+"""Widgets that turn a user's choices into specs: datasets, models, training, measurement."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+from core.data import DataError, save_upload
+from core.models import MLP_PRESETS, MODELS, count_mlp_params
+from core.paths import uploads_dir
+from core.specs import (BUILTIN_DATASETS, SYNTHETIC_DATASETS, CNNSpec, DatasetSpec,
+                        HistGradientBoostingSpec, KNeighborsSpec, LinearSVMSpec,
+                        LogisticRegressionSpec, MeasureSpec, MLPSpec, ModelSpec, RandomForestSpec,
+                        RBFSVMSpec, TinyMLPSpec, TrainSpec)
+
+DATASET_LABELS = {
+    "digits": "Digits (8x8 images, 10 classes)", "breast_cancer": "Breast cancer (30 features)",
+    "wine": "Wine (13 features, 3 classes)", "iris": "Iris (4 features, 3 classes)",
+    "moons": "Two moons (synthetic, 2-D)", "circles": "Circles (synthetic, 2-D)",
+    "classification": "make_classification (synthetic)", "csv": "Upload a CSV",
+}
+
+
+def dataset_form(current: DatasetSpec, key: str = "data") -> DatasetSpec | None:
+    """Dataset choice and its settings; None (with a message shown) when the input is unusable."""
+    options = list(BUILTIN_DATASETS) + ["csv"]
+    name = st.selectbox("Dataset", options, index=options.index(current.name),
+                        format_func=DATASET_LABELS.get, key=f"{key}-name")
+    kwargs: dict = {}
+    if name in SYNTHETIC_DATASETS:
+        c1, c2 = st.columns(2)
+        kwargs["n_samples"] = c1.slider("Samples", 100, 5000, current.n_samples if current.name == name else 600,
+                                        step=100, key=f"{key}-n")
+        kwargs["noise"] = c2.slider("Noise" if name != "classification" else "Label noise (flip rate)",
+                                    0.0, 0.5 if name != "classification" else 0.3,
+                                    min(current.noise, 0.3) if current.name == name else 0.2, 0.01,
+                                    key=f"{key}-noise")
+        if name == "classification":
+            kwargs["n_features"] = c1.slider("Features", 2, 100, current.n_features, key=f"{key}-f")
+            kwargs["n_classes"] = c2.slider("Classes", 2, 10, current.n_classes, key=f"{key}-c")
+    if name == "csv":
+        upload = st.file_uploader("CSV file (header row first; up to 50 MB)", type=["csv", "txt", "tsv"],
+                                  key=f"{key}-upload")
+        if upload is None and current.name != "csv":
+            st.info("Choose a CSV file. You will pick the target column next.")
+            return None
+        if upload is not None:
+            try:
+                kwargs["csv_path"] = str(save_upload(upload.getvalue(), uploads_dir()))
+            except DataError as exc:
+                st.error(str(exc))
+                return None
+        else:
+            kwargs["csv_path"] = current.csv_path
+        kwargs["target"] = current.target if current.name == "csv" else None
+    c1, c2 = st.columns(2)
+    kwargs["test_fraction"] = c1.slider("Held-out test fraction", 0.1, 0.5, current.test_fraction, 0.05,
+                                        key=f"{key}-test")
+    kwargs["seed"] = int(c2.number_input("Split seed", 0, 10_000, current.seed, key=f"{key}-seed"))
+    try:
+        return DatasetSpec(name, **kwargs)
+    except ValueError as exc:
+        st.error(str(exc))
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Model settings: one small form per spec type, found by type (no if/elif on names).
+
+
+def _mlp_form(spec: MLPSpec, key: str, n_features: int, n_classes: int) -> MLPSpec:
+    if isinstance(spec, TinyMLPSpec):
+        width = st.slider("Hidden width", 4, 128, spec.hidden[0], key=f"{key}-w")
+        return TinyMLPSpec(hidden=(width,))
+    labels = {k: f"{k}: {'-'.join(map(str, v))} hidden, "
+                 f"{count_mlp_params(n_features, n_classes, v) / 1e6:.2f} M params"
+              for k, v in MLP_PRESETS.items()}
+    names = list(MLP_PRESETS)
+    default = next((k for k, v in MLP_PRESETS.items() if v == spec.hidden), "M")
+    preset = st.select_slider("Size", names, value=default, format_func=labels.get, key=f"{key}-size")
+    dropout = st.slider("Dropout", 0.0, 0.5, spec.dropout, 0.05, key=f"{key}-drop")
+    return MLPSpec(hidden=MLP_PRESETS[preset], dropout=dropout)
+
+
+def _cnn_form(spec: CNNSpec, key: str, *_) -> CNNSpec:
+    c1, c2 = st.columns(2)
+    width = c1.select_slider("Conv channels", [8, 16, 32, 64], spec.channels[0], key=f"{key}-ch")
+    hidden = c2.select_slider("Dense width", [32, 64, 128, 256, 512], spec.hidden, key=f"{key}-h")
+    return CNNSpec(channels=(width, 2 * width), hidden=hidden)
+
+
+_C_VALUES = [0.01, 0.1, 1.0, 10.0, 100.0]
+
+
+def _logreg_form(spec: LogisticRegressionSpec, key: str, *_) -> LogisticRegressionSpec:
+    c1, c2 = st.columns(2)
+    penalty = c1.radio("Penalty", ["l2", "l1"], index=["l2", "l1"].index(spec.penalty), horizontal=True,
+                       key=f"{key}-pen")
+    C = c2.select_slider("C (inverse regularisation)", _C_VALUES, spec.C, key=f"{key}-C")
+    return LogisticRegressionSpec(penalty=penalty, C=C)
+
+
+def _linear_svm_form(spec: LinearSVMSpec, key: str, *_) -> LinearSVMSpec:
+    return LinearSVMSpec(C=st.select_slider("C", _C_VALUES, spec.C, key=f"{key}-C"))
+
+
+def _rbf_form(spec: RBFSVMSpec, key: str, *_) -> RBFSVMSpec:
+    return RBFSVMSpec(C=st.select_slider("C", _C_VALUES, spec.C, key=f"{key}-C"))
+
+
+def _forest_form(spec: RandomForestSpec, key: str, *_) -> RandomForestSpec:
+    c1, c2 = st.columns(2)
+    n = c1.slider("Trees", 1, 300, spec.n_estimators, key=f"{key}-n")
+    depth = c2.slider("Max depth (0 = unlimited)", 0, 30, spec.max_depth or 0, key=f"{key}-d")
+    return RandomForestSpec(n_estimators=n, max_depth=depth or None)
+
+
+def _hgb_form(spec: HistGradientBoostingSpec, key: str, *_) -> HistGradientBoostingSpec:
+    c1, c2 = st.columns(2)
+    n = c1.slider("Boosting rounds", 10, 500, spec.max_iter, 10, key=f"{key}-n")
+    lr = c2.select_slider("Learning rate", [0.03, 0.05, 0.1, 0.2, 0.3], spec.learning_rate, key=f"{key}-lr")
+    return HistGradientBoostingSpec(max_iter=n, learning_rate=lr)
+
+
+def _knn_form(spec: KNeighborsSpec, key: str, *_) -> KNeighborsSpec:
+    return KNeighborsSpec(n_neighbors=st.slider("Neighbours (k)", 1, 50, spec.n_neighbors, key=f"{key}-k"))
+
+
+MODEL_FORMS: dict[type, Callable[..., ModelSpec]] = {
+    MLPSpec: _mlp_form, TinyMLPSpec: _mlp_form, CNNSpec: _cnn_form,
+    LogisticRegressionSpec: _logreg_form, LinearSVMSpec: _linear_svm_form, RBFSVMSpec: _rbf_form,
+    RandomForestSpec: _forest_form, HistGradientBoostingSpec: _hgb_form, KNeighborsSpec: _knn_form,
+}
+
+
+def model_form(kind: str, key: str, n_features: int, n_classes: int) -> ModelSpec:
+    """Settings for one model kind; kinds without a form use their registry defaults."""
+    default = MODELS[kind].default
+    form = MODEL_FORMS.get(type(default))
+    return form(default, key, n_features, n_classes) if form else default
+
+
+def train_form(key: str, defaults: TrainSpec = TrainSpec(epochs=15)) -> TrainSpec:
+    """The main training settings of a torch model."""
+    c1, c2, c3 = st.columns(3)
+    epochs = c1.slider("Epochs", 1, 100, defaults.epochs, key=f"{key}-ep")
+    lr = c2.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1], defaults.lr,
+                          key=f"{key}-lr")
+    batch = c3.select_slider("Batch size", [16, 32, 64, 128, 256], defaults.batch_size, key=f"{key}-bs")
+    c1, c2, c3 = st.columns(3)
+    optimizer = c1.selectbox("Optimiser", ["adam", "adamw", "sgd"], key=f"{key}-opt",
+                             help="SGD uses momentum 0.9.")
+    wd = c2.select_slider("Weight decay (L2)", [0.0, 1e-5, 1e-4, 1e-3, 1e-2], defaults.weight_decay,
+                          key=f"{key}-wd")
+    patience = c3.slider("Early-stopping patience (0 = off)", 0, 20, defaults.early_stopping_patience,
+                         key=f"{key}-es")
+    return TrainSpec(optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch, weight_decay=wd,
+                     early_stopping_patience=patience, validation_fraction=0.1)
+
+
+def measure_form(key: str = "measure") -> MeasureSpec:
+    with st.expander("How to measure"):
+        c1, c2, c3 = st.columns(3)
+        threads = c1.slider("Threads", 1, 8, 2, key=f"{key}-threads",
+                            help="torch intra-op and BLAS/OpenMP threads while timing")
+        seconds = c2.select_slider("Seconds per latency figure (at least)", [0.2, 0.5, 1.0, 2.0], 0.5,
+                                   key=f"{key}-sec")
+        batch = c3.select_slider("Throughput batch", [32, 64, 128, 256, 512, 1024], 256, key=f"{key}-batch")
+    return MeasureSpec(n_threads=threads, min_seconds=seconds, max_seconds=max(3.0, 3 * seconds),
+                       batch_size=batch)

@@ -1,0 +1,59 @@
+"""Submitting engine work as a background job and following it from any page."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import streamlit as st
+
+from core.jobs import Job
+from core.train.loop import Progress, StopCheck
+
+from .state import job_manager, session_id
+
+POLL_SECONDS = 0.5
+
+
+def submit(state_key: str, title: str, fn: Callable[[Progress, StopCheck], Any]) -> Job:
+    """Start ``fn`` as this session's job and remember its id under ``state_key``."""
+    job = job_manager().submit(title, fn, owner=session_id())
+    st.session_state[state_key] = job.id
+    return job
+
+
+def follow(state_key: str) -> Job | None:
+    """Show the progress and a Stop button while the job runs; return it once it has finished.
+
+    The progress box re-runs on its own every half second (a fragment); when the job ends it
+    reruns the whole page so the caller can draw the results.
+    """
+    job_id = st.session_state.get(state_key)
+    job = job_manager().get(job_id) if job_id else None
+    if job is None:
+        return None
+    if not job.active:
+        return job
+
+    @st.fragment(run_every=POLL_SECONDS)
+    def _progress() -> None:
+        live = job_manager().get(job_id)
+        if live is None or not live.active:
+            st.rerun()
+        st.progress(live.fraction, text=f"{live.title} — {live.message} ({live.elapsed_seconds:.0f} s)")
+        if st.button("Stop", key=f"stop-{job_id}", type="secondary"):
+            job_manager().stop(job_id)
+            st.toast("Stopping after the current batch…")
+
+    _progress()
+    return None
+
+
+def running_jobs_summary() -> None:
+    """Sidebar lines for every active job (all sessions: they share the same cores)."""
+    active = [j for j in job_manager().jobs() if j.active]
+    if not active:
+        st.caption("No work running.")
+        return
+    for job in active:
+        mine = " (yours)" if job.owner == session_id() else ""
+        st.caption(f"⏳ {job.title}{mine}: {job.status}, {job.fraction:.0%}")

@@ -1,0 +1,51 @@
+"""Engine objects shared by every session, and per-session state."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from core.experiment import ModelCache
+from core.jobs import JobManager
+from core.specs import DatasetSpec
+
+DATASET_KEY = "dataset_spec"
+
+
+@st.cache_resource
+def model_cache() -> ModelCache:
+    """Trained models and measurements, shared across sessions (entries are never mutated)."""
+    return ModelCache()
+
+
+@st.cache_resource
+def job_manager() -> JobManager:
+    """One job at a time: two jobs timing latency on the same cores would spoil each other's figures."""
+    return JobManager(max_running=1)
+
+
+def session_id() -> str:
+    """This browser session's id: jobs are listed per session."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "local"
+
+
+def current_dataset() -> DatasetSpec:
+    """The dataset chosen on the Data page (digits until the user picks another)."""
+    return st.session_state.get(DATASET_KEY) or DatasetSpec("digits")
+
+
+def set_dataset(spec: DatasetSpec) -> None:
+    st.session_state[DATASET_KEY] = spec
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the dataset…")
+def _load_dataset(spec_hash: str, _spec: DatasetSpec):
+    from core.data import load
+
+    return load(_spec)
+
+
+def load_dataset(spec: DatasetSpec):
+    """The prepared dataset for ``spec``, shared across sessions (keyed by the spec's content)."""
+    return _load_dataset(spec.spec_hash(), spec)
