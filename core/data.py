@@ -46,6 +46,9 @@ class Dataset:
     decisions: tuple[str, ...]     # what the loader did, in plain words
     test_fraction: float
     seed: int
+    # Source column of each encoded feature: the one-hot levels of a categorical column share
+    # one group. None means every feature is its own column (the built-in datasets).
+    feature_groups: tuple[int, ...] | None = None
 
     @property
     def n_features(self) -> int:
@@ -259,12 +262,16 @@ def _prepare_table(spec: DatasetSpec, frame: pd.DataFrame, target: str,
     Xt_tr = transform.fit_transform(X_tr).astype(np.float32)
     Xt_te = transform.transform(X_te).astype(np.float32)
     names = tuple(str(n).split("__", 1)[1] for n in transform.get_feature_names_out())
+    levels = transform.named_transformers_["categorical"][-1].categories_ if categorical else []
+    groups = tuple(range(len(numeric))) + tuple(
+        len(numeric) + j for j, cats in enumerate(levels) for _ in cats)
     decisions.append(f"{len(numeric)} numeric columns (missing values imputed with the training median, "
                      f"then standardised) and {len(categorical)} categorical columns (missing values "
                      f"imputed with the most frequent level, then one-hot encoded) give {len(names)} "
                      "features; every statistic was fitted on the training split only.")
     return Dataset("csv", Xt_tr, y_tr.astype(np.int64), Xt_te, y_te.astype(np.int64), names,
-                   tuple(str(c) for c in classes), None, tuple(decisions), spec.test_fraction, spec.seed)
+                   tuple(str(c) for c in classes), None, tuple(decisions), spec.test_fraction, spec.seed,
+                   groups)
 
 
 def _classify_column(s: pd.Series, n_rows: int) -> tuple[str, pd.Series, str]:

@@ -438,3 +438,281 @@ class ExperimentSpec(Spec):
                 raise ValueError(f"ExperimentSpec.candidates: {c.name!r} derives from {c.parent!r}, "
                                  "which must be listed before it")
             seen.add(c.name)
+
+
+# --------------------------------------------------------------------------------------------
+# --- transformers and language modelling ---
+# The FT-Transformer is one more classifier (a ModelSpec). Language modelling is a separate task
+# with its own experiment spec, candidates and compression steps, run by core/lm.
+
+IMAGE_TOKENS = ("rows", "patches", "pixels")
+
+
+@tagged("ft_transformer")
+@dataclass(frozen=True)
+class FTTransformerSpec(ModelSpec):
+    """FT-Transformer (Gorishniy et al., 2021): one token per feature, [CLS], pre-norm encoder."""
+
+    width: int = 80               # token embedding size d
+    depth: int = 2                # encoder blocks
+    heads: int = 4                # attention heads; must divide width
+    ffn_factor: float = 2.0       # feed-forward hidden size = ffn_factor * width
+    dropout: float = 0.1          # attention, feed-forward and residual dropout while training
+    image_tokens: str = "rows"    # image-shaped data: one token per pixel row, per patch, or per pixel
+    patch_size: int = 2           # side of the square patches when image_tokens is "patches"
+    family: ClassVar[str] = "large"
+    is_neural: ClassVar[bool] = True
+
+    def __post_init__(self):
+        o = "FTTransformerSpec"
+        _check_int(o, "width", self.width, 8, 1024)
+        _check_int(o, "depth", self.depth, 1, 12)
+        _check_int(o, "heads", self.heads, 1, 32)
+        if self.width % self.heads:
+            raise ValueError(f"{o}.heads must divide width ({self.width}); got {self.heads}")
+        _check_range(o, "ffn_factor", self.ffn_factor, 0.5, 8.0)
+        _check_range(o, "dropout", self.dropout, 0.0, 0.9)
+        _check_choice(o, "image_tokens", self.image_tokens, IMAGE_TOKENS)
+        _check_int(o, "patch_size", self.patch_size, 1, 16)
+
+
+LM_CORPORA = ("pydoc_topics", "text")
+NGRAM_SMOOTHING = ("kneser_ney", "interpolated")
+
+
+@dataclass(frozen=True)
+class CorpusSpec(Spec):
+    name: str = "pydoc_topics"        # Python's own pydoc_data.topics text, or "text" for an upload
+    text_path: str | None = None      # content-addressed copy of the user's UTF-8 text file
+    max_chars: int = 0                # use only the first max_chars characters; 0 uses all
+    validation_fraction: float = 0.1  # the last share of the text, held out for bits per char
+
+    def __post_init__(self):
+        o = "CorpusSpec"
+        _check_choice(o, "name", self.name, LM_CORPORA)
+        _check_int(o, "max_chars", self.max_chars, 0, 50_000_000)
+        if 0 < self.max_chars < 2_000:
+            raise ValueError(f"CorpusSpec.max_chars must be 0 (all) or at least 2000; got {self.max_chars}")
+        _check_range(o, "validation_fraction", self.validation_fraction, 0.01, 0.5)
+        if self.name == "text" and not self.text_path:
+            raise ValueError("CorpusSpec.text_path is required when name is 'text'; got None")
+
+
+class LanguageModelSpec(Spec):
+    family: ClassVar[str] = "small"
+    is_neural: ClassVar[bool] = False
+
+
+@tagged("gpt")
+@dataclass(frozen=True)
+class GPTSpec(LanguageModelSpec):
+    """Character-level GPT decoder: causal self-attention, learned positions, pre-norm blocks."""
+
+    n_layer: int = 4              # decoder blocks
+    n_head: int = 4               # attention heads per block; must divide n_embd
+    n_embd: int = 192             # residual stream width
+    block_size: int = 128         # context length in characters
+    dropout: float = 0.0          # attention, MLP and residual dropout while training
+    family: ClassVar[str] = "large"
+    is_neural: ClassVar[bool] = True
+
+    def __post_init__(self):
+        o = "GPTSpec"
+        _check_int(o, "n_layer", self.n_layer, 1, 24)
+        _check_int(o, "n_head", self.n_head, 1, 32)
+        _check_int(o, "n_embd", self.n_embd, 8, 2048)
+        if self.n_embd % self.n_head:
+            raise ValueError(f"{o}.n_head must divide n_embd ({self.n_embd}); got {self.n_head}")
+        _check_int(o, "block_size", self.block_size, 8, 2048)
+        _check_range(o, "dropout", self.dropout, 0.0, 0.9)
+
+
+@tagged("ngram")
+@dataclass(frozen=True)
+class NGramSpec(LanguageModelSpec):
+    """Character n-gram model; predicts from the previous order-1 characters."""
+
+    order: int = 5                     # n: 2 (bigram) to 6
+    smoothing: str = "kneser_ney"      # interpolated Kneser-Ney, or interpolated absolute discounting
+    family: ClassVar[str] = "small"
+
+    def __post_init__(self):
+        _check_int("NGramSpec", "order", self.order, 2, 6)
+        _check_choice("NGramSpec", "smoothing", self.smoothing, NGRAM_SMOOTHING)
+
+
+LM_OPTIMIZERS = ("adamw", "adam", "sgd")
+
+
+@dataclass(frozen=True)
+class LMTrainSpec(Spec):
+    """How a GPT is trained (n-grams only count, so they ignore this)."""
+
+    optimizer: str = "adamw"
+    lr: float = 2e-3               # peak learning rate
+    weight_decay: float = 0.1      # decoupled, on weight matrices only
+    schedule: str = "cosine"       # none | step | cosine | onecycle, over max_steps
+    warmup_steps: int = 50         # linear warm-up before the schedule (not for onecycle)
+    max_steps: int = 2000          # optimiser steps at most ...
+    max_seconds: float = 180.0     # ... and wall-clock seconds at most; the schedule assumes max_steps
+    batch_size: int = 32           # sequences of block_size characters per step
+    grad_clip: float = 1.0         # max global grad norm; 0 disables clipping
+    precision: str = "bf16"        # autocast dtype for forward/backward
+    eval_every: int = 200          # steps between validation estimates in the history
+    seed: int = 0
+
+    def __post_init__(self):
+        o = "LMTrainSpec"
+        _check_choice(o, "optimizer", self.optimizer, LM_OPTIMIZERS)
+        _check_range(o, "lr", self.lr, 0.0, 1.0, low_open=True)
+        _check_range(o, "weight_decay", self.weight_decay, 0.0, 1.0)
+        _check_choice(o, "schedule", self.schedule, SCHEDULES)
+        _check_int(o, "warmup_steps", self.warmup_steps, 0, 100_000)
+        _check_int(o, "max_steps", self.max_steps, 1, 1_000_000)
+        _check_range(o, "max_seconds", self.max_seconds, 0.1, 86_400.0)
+        _check_int(o, "batch_size", self.batch_size, 1, 4096)
+        _check_range(o, "grad_clip", self.grad_clip, 0.0, 1e6)
+        _check_choice(o, "precision", self.precision, ("fp32", "bf16"))
+        _check_int(o, "eval_every", self.eval_every, 1, 1_000_000)
+        _check_int(o, "seed", self.seed, 0, 2**31 - 1)
+
+
+class LMCompressStep(Spec):
+    """A compression step for a language model; handlers live in core/lm/compress.py."""
+
+
+@tagged("lm_quantize_int8")
+@dataclass(frozen=True)
+class LMQuantizeInt8(LMCompressStep):
+    """int8 dynamic quantisation of the GPT's Linear layers (weights int8, activations per call)."""
+
+
+@tagged("lm_prune")
+@dataclass(frozen=True)
+class LMPrune(LMCompressStep):
+    """Structured pruning of the GPT: whole attention heads and MLP hidden units are removed."""
+
+    heads_fraction: float = 0.25   # share of heads removed in every block (least important first)
+    mlp_fraction: float = 0.25     # share of MLP hidden units removed in every block
+    finetune_steps: int = 100      # optimiser steps of recovery training afterwards; 0 = none
+
+    def __post_init__(self):
+        _check_range("LMPrune", "heads_fraction", self.heads_fraction, 0.0, 1.0, high_open=True)
+        _check_range("LMPrune", "mlp_fraction", self.mlp_fraction, 0.0, 1.0, high_open=True)
+        _check_int("LMPrune", "finetune_steps", self.finetune_steps, 0, 100_000)
+
+
+@tagged("lm_distill")
+@dataclass(frozen=True)
+class LMDistill(LMCompressStep):
+    """Train a smaller GPT on the teacher's softened next-character distributions."""
+
+    student: GPTSpec = field(default_factory=lambda: GPTSpec(n_layer=2, n_head=4, n_embd=128))
+    temperature: float = 2.0       # softens teacher and student distributions in the KD term
+    alpha: float = 0.5             # weight of the KD term; 1 - alpha weights the true next char
+    max_steps: int = 600
+    max_seconds: float = 60.0
+
+    def __post_init__(self):
+        o = "LMDistill"
+        if not isinstance(self.student, GPTSpec):
+            raise ValueError(f"{o}.student must be a GPT spec; got {self.student!r}")
+        _check_range(o, "temperature", self.temperature, 0.1, 20.0)
+        _check_range(o, "alpha", self.alpha, 0.0, 1.0)
+        _check_int(o, "max_steps", self.max_steps, 1, 1_000_000)
+        _check_range(o, "max_seconds", self.max_seconds, 0.1, 86_400.0)
+
+
+@tagged("ngram_prune")
+@dataclass(frozen=True)
+class NGramPrune(LMCompressStep):
+    """Drop n-gram contexts (order >= 2) seen fewer than min_count times; they back off."""
+
+    min_count: int = 2
+
+    def __post_init__(self):
+        _check_int("NGramPrune", "min_count", self.min_count, 2, 1_000_000)
+
+
+@dataclass(frozen=True)
+class LMCandidateSpec(Spec):
+    """One language model to train, or a compressed copy of an earlier one (as CandidateSpec)."""
+
+    name: str
+    model: LanguageModelSpec | None = None
+    train: LMTrainSpec = field(default_factory=LMTrainSpec)
+    parent: str | None = None
+    compress: tuple[LMCompressStep, ...] = ()
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip() or len(self.name) > 80:
+            raise ValueError(f"LMCandidateSpec.name must be 1 to 80 characters; got {self.name!r}")
+        if (self.model is None) == (self.parent is None):
+            raise ValueError(f"LMCandidateSpec.model and .parent: exactly one must be set for "
+                             f"{self.name!r}; got model={self.model!r}, parent={self.parent!r}")
+        if self.parent is not None and not self.compress:
+            raise ValueError(f"LMCandidateSpec.compress must list at least one step when parent is "
+                             f"set; got none for {self.name!r}")
+        if self.model is not None and not isinstance(self.model, LanguageModelSpec):
+            raise ValueError(f"LMCandidateSpec.model must be a language-model spec; got {self.model!r}")
+
+    @property
+    def family(self) -> str:
+        return self.model.family if self.model is not None else "compressed"
+
+
+@dataclass(frozen=True)
+class LMMeasureSpec(Spec):
+    n_threads: int = 2            # torch intra-op threads while timing
+    warmup: int = 3               # untimed generation steps before timing
+    min_repeats: int = 30         # timed single-character steps at least ...
+    min_seconds: float = 1.0      # ... and at least this long
+    max_seconds: float = 3.0      # stop timing after this long even if min_repeats is not reached
+    batch_size: int = 32          # independent streams for the throughput figure
+    prompt: str = "The "          # every model continues this prompt for its sample
+    sample_chars: int = 200       # characters generated for the sample
+    temperature: float = 0.8      # sampling temperature for the sample
+    eval_chars: int = 0           # validation characters scored; 0 scores the whole split
+    seed: int = 0                 # seeds sampling
+
+    def __post_init__(self):
+        o = "LMMeasureSpec"
+        _check_int(o, "n_threads", self.n_threads, 1, 256)
+        _check_int(o, "warmup", self.warmup, 0, 10_000)
+        _check_int(o, "min_repeats", self.min_repeats, 1, 100_000)
+        _check_range(o, "min_seconds", self.min_seconds, 0.0, 600.0)
+        _check_range(o, "max_seconds", self.max_seconds, 0.01, 3600.0)
+        if self.max_seconds < self.min_seconds:
+            raise ValueError(f"LMMeasureSpec.max_seconds must be >= min_seconds ({self.min_seconds}); "
+                             f"got {self.max_seconds}")
+        _check_int(o, "batch_size", self.batch_size, 1, 4096)
+        if not isinstance(self.prompt, str) or not 1 <= len(self.prompt) <= 500:
+            raise ValueError(f"LMMeasureSpec.prompt must be 1 to 500 characters; got {self.prompt!r}")
+        _check_int(o, "sample_chars", self.sample_chars, 1, 5_000)
+        _check_range(o, "temperature", self.temperature, 0.0, 5.0, low_open=True)
+        _check_int(o, "eval_chars", self.eval_chars, 0, 50_000_000)
+        _check_int(o, "seed", self.seed, 0, 2**31 - 1)
+
+
+@dataclass(frozen=True)
+class LanguageExperimentSpec(Spec):
+    """The language-modelling task: language models on one corpus, measured side by side."""
+
+    corpus: CorpusSpec
+    candidates: tuple[LMCandidateSpec, ...]
+    measure: LMMeasureSpec = field(default_factory=LMMeasureSpec)
+
+    def __post_init__(self):
+        if not self.candidates:
+            raise ValueError("LanguageExperimentSpec.candidates must list at least 1 candidate; got 0")
+        if len(self.candidates) > 20:
+            raise ValueError(f"LanguageExperimentSpec.candidates must list at most 20; "
+                             f"got {len(self.candidates)}")
+        seen: set[str] = set()
+        for c in self.candidates:
+            if c.name in seen:
+                raise ValueError(f"LanguageExperimentSpec.candidates: name {c.name!r} is used twice")
+            if c.parent is not None and c.parent not in seen:
+                raise ValueError(f"LanguageExperimentSpec.candidates: {c.name!r} derives from "
+                                 f"{c.parent!r}, which must be listed before it")
+            seen.add(c.name)

@@ -9,8 +9,9 @@ import torch
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
-from ..specs import CNNSpec, MLPSpec
+from ..specs import CNNSpec, FTTransformerSpec, MLPSpec
 from .base import Classifier, ParamCounts
+from .transformer import build_ft_transformer
 
 
 class MLP(nn.Module):
@@ -59,7 +60,12 @@ class SmallCNN(nn.Module):
 
 
 def build_module(spec: MLPSpec | CNNSpec, n_features: int, n_classes: int,
-                 image_shape: tuple[int, int, int] | None) -> nn.Module:
+                 image_shape: tuple[int, int, int] | None,
+                 feature_groups: tuple[int, ...] | None = None) -> nn.Module:
+    """The torch network for ``spec``; ``feature_groups`` (Dataset.feature_groups) is used by
+    models that embed each source column as one token (the FT-Transformer)."""
+    if isinstance(spec, FTTransformerSpec):
+        return build_ft_transformer(spec, n_features, n_classes, image_shape, feature_groups)
     if isinstance(spec, CNNSpec):
         if image_shape is None:
             raise ValueError("CNNSpec needs image-shaped data (the digits dataset); "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..specs import (CNNSpec, HistGradientBoostingSpec, KNeighborsSpec, LinearSVMSpec,
+from ..specs import (CNNSpec, FTTransformerSpec, HistGradientBoostingSpec, KNeighborsSpec, LinearSVMSpec,
                      LogisticRegressionSpec, MLPSpec, ModelSpec, RandomForestSpec, RBFSVMSpec,
                      TinyMLPSpec)
 
@@ -42,6 +42,9 @@ MODELS: dict[str, ModelInfo] = {info.kind: info for info in (
               KNeighborsSpec()),
     ModelInfo("tiny_mlp", "Tiny MLP (PyTorch)", "A one-hidden-layer network of a few thousand weights.",
               TinyMLPSpec()),
+    ModelInfo("ft_transformer", "FT-Transformer (PyTorch)",
+              "BERT-style encoder: one token per column (or image row), a [CLS] token, attention.",
+              FTTransformerSpec()),
 )}
 
 # Width presets for the large MLP, from about 0.1 M to about 10 M parameters (on digits).
@@ -51,6 +54,16 @@ MLP_PRESETS: dict[str, tuple[int, ...]] = {
     "L": (1536, 1536),
     "XL": (2048, 2048, 2048),
     "XXL": (2304, 2304, 2304),
+}
+
+
+# Size presets for the FT-Transformer as (width, depth, heads): about 0.1 M, 0.9 M, 2.1 M and
+# 4.8 M parameters on 30 features (encoder blocks dominate: ~(4 + 2 * ffn_factor) * width^2 each).
+FT_PRESETS: dict[str, tuple[int, int, int]] = {
+    "S": (80, 2, 4),
+    "M": (192, 3, 8),
+    "L": (256, 4, 8),
+    "XL": (384, 4, 8),
 }
 
 

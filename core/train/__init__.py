@@ -22,14 +22,16 @@ def fit_neural(spec: ModelSpec, train: TrainSpec, data: Dataset, on_progress: Pr
                should_stop: StopCheck | None = None) -> tuple[TorchClassifier, TrainHistory]:
     """Build the network with a seeded initialisation and train it as ``train`` says."""
     torch.manual_seed(train.seed)
-    module = build_module(spec, data.n_features, data.n_classes, data.image_shape)
+    groups = getattr(data, "feature_groups", None)
+    module = build_module(spec, data.n_features, data.n_classes, data.image_shape, groups)
     trainer = PARALLEL_TRAINERS.get(train.parallel)
     if trainer is None:
         raise ValueError(f"TrainSpec.parallel {train.parallel!r} is not available here; "
                          f"available: {', '.join(PARALLEL_TRAINERS)}")
     history = trainer(module, data.X_train, data.y_train, train, on_progress, should_stop)
     arch = {"spec": spec.to_dict(), "n_features": data.n_features, "n_classes": data.n_classes,
-            "image_shape": list(data.image_shape) if data.image_shape else None}
+            "image_shape": list(data.image_shape) if data.image_shape else None,
+            "feature_groups": list(groups) if groups is not None else None}
     return TorchClassifier(module, arch, spec.family), history
 
 
