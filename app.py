@@ -14,12 +14,12 @@ from ui.state import current_dataset
 warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\..*")
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\..*")
 
-st.set_page_config(page_title="Tradeoff Lab", page_icon="⚖️", layout="wide")
+st.set_page_config(page_title="Tradeoff Lab", page_icon=":material/balance:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/data.py", title="Data", icon="📄"),
-    st.Page("pages/compare.py", title="Compare", icon="📊"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/table_view:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/bar_chart:"),
 ]
 
 page = st.navigation(PAGES)

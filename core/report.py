@@ -154,6 +154,8 @@ def metrics_table(records: Sequence[dict]) -> pd.DataFrame:
     rows = []
     for r in records:
         row = {label: r.get(key) for key, label in TABLE_COLUMNS.items()}
+        if row["Throughput (rows/s)"] is not None:
+            row["Throughput (rows/s)"] = round(row["Throughput (rows/s)"])
         for key in ("accuracy", "f1_macro"):
             if r.get(key) is not None:
                 row[TABLE_COLUMNS[key]] = round(100 * r[key], 2)

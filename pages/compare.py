@@ -9,7 +9,7 @@ from ui.jobs_view import follow, submit
 from ui.results_view import show_results
 from ui.state import current_dataset, load_dataset, model_cache
 
-st.title("📊 Compare")
+st.title("Compare")
 dataset_spec = current_dataset()
 try:
     data = load_dataset(dataset_spec)

@@ -9,7 +9,7 @@ from core.data import DataError, read_table
 from ui.forms import dataset_form
 from ui.state import current_dataset, load_dataset, set_dataset
 
-st.title("📄 Data")
+st.title("Data")
 st.write("Every model on the other pages trains on the training split of this dataset and is "
          "measured on its held-out test split.")
 

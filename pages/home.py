@@ -8,7 +8,7 @@ from ui.paths import QUICKSTART_SPEC
 from ui.results_view import show_results
 from ui.state import model_cache
 
-st.title("⚖️ Tradeoff Lab")
+st.title("Tradeoff Lab")
 st.markdown(
     "See what model size really buys. Train a large neural network and small classical models on "
     "the same data, compress them, and compare accuracy, latency, memory and parameters measured "

@@ -56,4 +56,4 @@ def running_jobs_summary() -> None:
         return
     for job in active:
         mine = " (yours)" if job.owner == session_id() else ""
-        st.caption(f"⏳ {job.title}{mine}: {job.status}, {job.fraction:.0%}")
+        st.caption(f":material/hourglass_top: {job.title}{mine}: {job.status}, {job.fraction:.0%}")

@@ -8,6 +8,17 @@ from core import report
 from core.experiment import ExperimentResult
 
 
+_NUM = st.column_config.NumberColumn
+TABLE_FORMATS = {
+    "Accuracy (%)": _NUM(format="%.2f"), "Macro-F1 (%)": _NUM(format="%.2f"),
+    "Latency p50 (ms)": _NUM(format="%.3f"), "Latency p95 (ms)": _NUM(format="%.3f"),
+    "Throughput (rows/s)": _NUM(format="localized"), "Saved size (bytes)": _NUM(format="localized"),
+    "Model memory (bytes)": _NUM(format="localized"), "Peak memory (bytes)": _NUM(format="localized"),
+    "Parameters": _NUM(format="localized"), "Non-zero parameters": _NUM(format="localized"),
+    "Train time (s)": _NUM(format="%.2f"),
+}
+
+
 def show_results(result: ExperimentResult, key: str = "results") -> None:
     records = [r.to_record() for r in result.results]
     _show_problems(result)
@@ -29,7 +40,7 @@ def show_results(result: ExperimentResult, key: str = "results") -> None:
     if any(r.get("history") for r in done):
         st.plotly_chart(report.training_curves(done), key=f"{key}-curves")
     st.subheader("Every figure")
-    st.dataframe(report.metrics_table(records), hide_index=True)
+    st.dataframe(report.metrics_table(records), hide_index=True, column_config=TABLE_FORMATS)
     with st.expander("How these figures were measured"):
         st.write(result.how_measured)
         st.write(f"Split: {result.dataset['n_train']} training rows, {result.dataset['n_test']} test rows "
