@@ -360,6 +360,190 @@ class CompressStep(Spec):
 
 
 # --- compression steps (filled in by core/compress) ---
+# Handlers: core/compress/quantize.py, prune.py, distill.py, classical.py (one per step type).
+
+QUANT_GRANULARITIES = ("per_channel", "per_tensor")
+INT4_GROUP_SIZES = (32, 64, 128)
+CAST_DTYPES = ("bf16", "fp16")
+PRUNE_SCOPES = ("layer", "global")
+SPARSE_STORAGES = ("bitmask", "csr", "dense")
+SPARSE_EXECUTIONS = ("auto", "dense", "sparse")
+STRUCTURED_CRITERIA = ("l2", "l1")
+
+
+def _check_fine_tune(o: str, epochs: int, lr_scale: float) -> None:
+    _check_int(o, "fine_tune_epochs", epochs, 0, 100)
+    _check_range(o, "fine_tune_lr_scale", lr_scale, 0.0, 10.0, low_open=True)
+
+
+@tagged("quantize_dynamic")
+@dataclass(frozen=True)
+class QuantizeDynamic(CompressStep):
+    """int8 weights, activations quantised on the fly per call (Linear layers)."""
+
+    granularity: str = "per_channel"  # one weight scale per output row, or one per layer
+
+    def __post_init__(self):
+        _check_choice("QuantizeDynamic", "granularity", self.granularity, QUANT_GRANULARITIES)
+
+
+@tagged("quantize_static")
+@dataclass(frozen=True)
+class QuantizeStatic(CompressStep):
+    """int8 weights and activations; activation ranges calibrated on training rows."""
+
+    calibration_samples: int = 256    # training rows run through the observers
+    granularity: str = "per_channel"
+
+    def __post_init__(self):
+        _check_int("QuantizeStatic", "calibration_samples", self.calibration_samples, 1, 100_000)
+        _check_choice("QuantizeStatic", "granularity", self.granularity, QUANT_GRANULARITIES)
+
+
+@tagged("quantize_int4")
+@dataclass(frozen=True)
+class QuantizeInt4(CompressStep):
+    """Weight-only int4, symmetric, one scale per group of input weights; stored packed."""
+
+    group_size: int = 64              # weights sharing one scale along a row: 32, 64 or 128
+
+    def __post_init__(self):
+        if self.group_size not in INT4_GROUP_SIZES:
+            raise ValueError(f"QuantizeInt4.group_size must be one of 32, 64, 128; got {self.group_size!r}")
+
+
+@tagged("cast")
+@dataclass(frozen=True)
+class CastWeights(CompressStep):
+    """Weights and compute in a 16-bit float type."""
+
+    dtype: str = "bf16"
+
+    def __post_init__(self):
+        _check_choice("CastWeights", "dtype", self.dtype, CAST_DTYPES)
+
+
+@dataclass(frozen=True)
+class _UnstructuredPrune(CompressStep):
+    amount: float = 0.5               # share of weights (matrices and kernels) set to zero
+    scope: str = "layer"              # the same share in every layer, or one global threshold
+    fine_tune_epochs: int = 0         # epochs of training afterwards, zeros kept at zero
+    fine_tune_lr_scale: float = 0.1   # fine-tuning lr = the training spec's lr x this
+    storage: str = "bitmask"          # saved artifact: bitmask + values, CSR, or dense
+    execution: str = "auto"           # auto picks dense or sparse kernels by timing both
+
+    def __post_init__(self):
+        o = type(self).__name__
+        _check_range(o, "amount", self.amount, 0.0, 1.0, high_open=True)
+        _check_choice(o, "scope", self.scope, PRUNE_SCOPES)
+        _check_fine_tune(o, self.fine_tune_epochs, self.fine_tune_lr_scale)
+        _check_choice(o, "storage", self.storage, SPARSE_STORAGES)
+        _check_choice(o, "execution", self.execution, SPARSE_EXECUTIONS)
+
+
+@tagged("prune_magnitude")
+@dataclass(frozen=True)
+class PruneMagnitude(_UnstructuredPrune):
+    """Zero the weights of smallest |w|."""
+
+
+@tagged("prune_saliency")
+@dataclass(frozen=True)
+class PruneSaliency(_UnstructuredPrune):
+    """Zero the weights of smallest |w * dL/dw| on a calibration batch."""
+
+    calibration_samples: int = 256    # training rows in the calibration batch
+
+    def __post_init__(self):
+        super().__post_init__()
+        _check_int("PruneSaliency", "calibration_samples", self.calibration_samples, 1, 100_000)
+
+
+@tagged("prune_structured")
+@dataclass(frozen=True)
+class PruneStructured(CompressStep):
+    """Remove whole hidden neurons (MLP) or channels (CNN) and rebuild smaller layers."""
+
+    amount: float = 0.5               # share of neurons / channels removed from every hidden layer
+    criterion: str = "l2"             # norm of each neuron's incoming weights ranks it
+    fine_tune_epochs: int = 0
+    fine_tune_lr_scale: float = 0.1
+
+    def __post_init__(self):
+        _check_range("PruneStructured", "amount", self.amount, 0.0, 1.0, high_open=True)
+        _check_choice("PruneStructured", "criterion", self.criterion, STRUCTURED_CRITERIA)
+        _check_fine_tune("PruneStructured", self.fine_tune_epochs, self.fine_tune_lr_scale)
+
+
+@tagged("fine_tune")
+@dataclass(frozen=True)
+class FineTune(CompressStep):
+    """More training of a float model; zero weights of a pruned model stay zero."""
+
+    epochs: int = 1
+    lr_scale: float = 0.1             # lr = the training spec's lr x this
+
+    def __post_init__(self):
+        _check_int("FineTune", "epochs", self.epochs, 1, 100)
+        _check_range("FineTune", "lr_scale", self.lr_scale, 0.0, 10.0, low_open=True)
+
+
+@tagged("distill")
+@dataclass(frozen=True)
+class Distill(CompressStep):
+    """Train a small student on the teacher's softened outputs and a fraction of the labels."""
+
+    student: ModelSpec = TinyMLPSpec(hidden=(64,))  # a torch model spec (mlp, tiny_mlp, cnn)
+    temperature: float = 4.0          # softens teacher and student logits in the soft loss
+    alpha: float = 0.9                # weight of the soft loss; 1 - alpha weighs the label loss
+    epochs: int = 40
+    label_fraction: float = 0.1       # share of training rows whose true label the student sees
+    seed: int = 0                     # student initialisation, label subset, batch order
+    control: bool = True              # also train the student on the labelled rows alone
+
+    def __post_init__(self):
+        o = "Distill"
+        if not isinstance(self.student, ModelSpec) or not self.student.is_neural:
+            raise ValueError(f"{o}.student must be a torch model spec (mlp, tiny_mlp, cnn); "
+                             f"got {self.student!r}")
+        _check_range(o, "temperature", self.temperature, 0.0, 100.0, low_open=True)
+        _check_range(o, "alpha", self.alpha, 0.0, 1.0)
+        _check_int(o, "epochs", self.epochs, 1, 1000)
+        _check_range(o, "label_fraction", self.label_fraction, 0.0, 1.0, low_open=True)
+        _check_int(o, "seed", self.seed, 0, 2**31 - 1)
+        if not isinstance(self.control, bool):
+            raise ValueError(f"{o}.control must be true or false; got {self.control!r}")
+
+
+@tagged("shrink_forest")
+@dataclass(frozen=True)
+class ShrinkForest(CompressStep):
+    """A random forest with fewer trees (kept as trained) and/or shallower trees (refitted)."""
+
+    n_estimators: int = 20
+    max_depth: int | None = None      # None keeps the trees' depth and the trained trees
+
+    def __post_init__(self):
+        _check_int("ShrinkForest", "n_estimators", self.n_estimators, 1, 2000)
+        if self.max_depth is not None:
+            _check_int("ShrinkForest", "max_depth", self.max_depth, 1, 100)
+
+
+@tagged("sparsify_linear")
+@dataclass(frozen=True)
+class SparsifyLinear(CompressStep):
+    """Refit a linear model with an L1 penalty and store its coefficients sparse."""
+
+    C: float = 0.1                    # inverse L1 strength: smaller gives more zeros
+
+    def __post_init__(self):
+        _check_range("SparsifyLinear", "C", self.C, 1e-6, 1e6)
+
+
+@tagged("float32_storage")
+@dataclass(frozen=True)
+class Float32Storage(CompressStep):
+    """Keep a classical model's learned float64 arrays as float32."""
 
 
 # --------------------------------------------------------------------------------------------

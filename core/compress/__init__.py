@@ -58,4 +58,11 @@ def compress(model: Classifier, step: CompressStep, context: CompressContext) ->
                      f"available: {', '.join(t.__name__ for t in HANDLERS) or 'none'}")
 
 
-__all__ = ["CompressContext", "Compressed", "HANDLERS", "compress", "handles"]
+# Handler modules register themselves on import (they need the names above, hence at the end).
+from . import classical, distill, prune, quantize  # noqa: E402,F401
+from .formats import load_classifier  # noqa: E402
+from .summary import summarise  # noqa: E402
+from .sweep import SweepPoint, bits_sweep, sparsity_sweep, student_sweep  # noqa: E402
+
+__all__ = ["CompressContext", "Compressed", "HANDLERS", "compress", "handles", "load_classifier",
+           "summarise", "SweepPoint", "bits_sweep", "sparsity_sweep", "student_sweep"]
