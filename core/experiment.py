@@ -14,7 +14,7 @@ from .measure import Metrics, environment, how_measured, measure
 from .models.base import Classifier
 from .specs import CandidateSpec, ExperimentSpec, MeasureSpec
 from .train import fit_classical, fit_neural
-from .train.loop import Progress, StopCheck, TrainHistory
+from .train.loop import Progress, StopCheck, TechniqueUnavailable, TrainHistory
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class CandidateResult:
     name: str
     family: str                      # large | small | compressed
     kind: str                        # the model kind (a compressed record keeps its parent's)
-    status: str = "done"             # done | failed | cancelled
+    status: str = "done"             # done | failed | cancelled | skipped (not runnable here)
     error: str | None = None
     metrics: Metrics | None = None
     train_seconds: float = 0.0       # fit time, or the time the compression steps took
@@ -146,6 +146,10 @@ def run(spec: ExperimentSpec, on_progress: Progress | None = None,
         try:
             produced = _produce(cand, data, models, _root(cand, by_name).model.kind, cache, key,
                                 sub_progress, should_stop, timings)
+        except TechniqueUnavailable as exc:  # e.g. fp16 without CUDA: skipped with the reason
+            results.append(_failed(cand, by_name, str(exc)))
+            results[-1].status = "skipped"
+            continue
         except Exception as exc:  # recorded on the candidate; the others still run
             log.exception("candidate %s failed", cand.name)
             results.append(_failed(cand, by_name, str(exc) or type(exc).__name__))
@@ -155,7 +159,7 @@ def run(spec: ExperimentSpec, on_progress: Progress | None = None,
             cancelled = True
             break
         models[cand.name] = produced.model
-        sub_progress(0.9, "measuring")
+        on_progress((i + 0.9) / n, f"{cand.name}: measuring")
         for result in [produced, *produced.companions]:
             _measure_into(result, data, spec.measure, cache, key, timings)
             results.append(result)
