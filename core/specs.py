@@ -303,7 +303,7 @@ class KNeighborsSpec(ModelSpec):
 OPTIMIZERS = ("adam", "adamw", "sgd")
 PRECISIONS = ("fp32", "bf16", "fp16")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
-PARALLEL = ("single", "ddp", "hogwild")
+PARALLEL = ("single", "ddp", "hogwild", "local_sgd")
 
 
 @dataclass(frozen=True)
@@ -321,8 +321,9 @@ class TrainSpec(Spec):
     early_stopping_patience: int = 0  # epochs without val improvement before stopping; 0 = off
     validation_fraction: float = 0.1  # slice of the training split used for early stopping
     precision: str = "fp32"         # autocast dtype for forward/backward
-    parallel: str = "single"        # single process, DDP workers, or Hogwild! workers
-    n_workers: int = 1              # processes for ddp / hogwild
+    parallel: str = "single"        # single process, DDP workers, Hogwild! workers, or local SGD
+    n_workers: int = 1              # processes for ddp / hogwild / local_sgd
+    sync_every: int = 8             # local_sgd: optimizer steps between parameter averaging
     prune_sparsity: float = 0.0     # gradient-saliency pruning target during training; 0 = off
     prune_every: int = 50           # optimizer steps between pruning rounds
     seed: int = 0
@@ -343,11 +344,15 @@ class TrainSpec(Spec):
         _check_choice(o, "precision", self.precision, PRECISIONS)
         _check_choice(o, "parallel", self.parallel, PARALLEL)
         _check_int(o, "n_workers", self.n_workers, 1, 64)
+        _check_int(o, "sync_every", self.sync_every, 1, 100_000)
         _check_range(o, "prune_sparsity", self.prune_sparsity, 0.0, 1.0, high_open=True)
         _check_int(o, "prune_every", self.prune_every, 1, 100_000)
         _check_int(o, "seed", self.seed, 0, 2**31 - 1)
         if self.early_stopping_patience and self.validation_fraction == 0:
             raise ValueError("TrainSpec.validation_fraction must be > 0 when early stopping is on; got 0")
+        if self.parallel == "local_sgd" and self.prune_sparsity:
+            raise ValueError("TrainSpec.prune_sparsity must be 0 when parallel is 'local_sgd' "
+                             f"(replicas would prune different weights); got {self.prune_sparsity}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,12 +10,15 @@ import torch
 from ..data import Dataset
 from ..models import SklearnClassifier, TorchClassifier, build_module, make_estimator
 from ..specs import ModelSpec, TrainSpec
-from .loop import (EpochRecord, Progress, StopCheck, TrainHistory, TrainingDiverged, evaluate,
-                   train_module)
+from .ddp import train_ddp, train_local_sgd
+from .hogwild import train_hogwild
+from .loop import (EpochRecord, Progress, StopCheck, TechniqueUnavailable, TrainHistory,
+                   TrainingDiverged, evaluate, train_module)
 
 # How a torch module is trained, by TrainSpec.parallel. Each entry has train_module's signature
 # (module, X, y, spec, on_progress, should_stop) and trains the module in place.
-PARALLEL_TRAINERS: dict[str, Callable[..., TrainHistory]] = {"single": train_module}
+PARALLEL_TRAINERS: dict[str, Callable[..., TrainHistory]] = {
+    "single": train_module, "ddp": train_ddp, "hogwild": train_hogwild, "local_sgd": train_local_sgd}
 
 
 def fit_neural(spec: ModelSpec, train: TrainSpec, data: Dataset, on_progress: Progress | None = None,
@@ -44,4 +47,5 @@ def fit_classical(spec: ModelSpec, data: Dataset, seed: int = 0) -> tuple[Sklear
 
 
 __all__ = ["PARALLEL_TRAINERS", "fit_neural", "fit_classical", "train_module", "evaluate",
-           "EpochRecord", "TrainHistory", "TrainingDiverged"]
+           "EpochRecord", "TrainHistory", "TrainingDiverged", "TechniqueUnavailable", "train_ddp",
+           "train_local_sgd", "train_hogwild"]

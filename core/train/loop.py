@@ -1,13 +1,18 @@
-"""Single-process training of a torch classifier: optimiser, schedule, precision, regularisation.
+"""Training of a torch classifier: optimiser, schedule, precision, regularisation, pruning.
 
-Progress leaves through ``on_progress(fraction, message)``; ``should_stop()`` is polled between
-batches. A loss that turns NaN or explodes stops the run and restores the last good weights.
+One loop serves every way of training. Alone it is the single-process trainer; DDP, local SGD
+and Hogwild! workers run the same loop with a `WorkerContext` that says how this process takes
+part (its shard of each epoch, how flags and statistics are summed over ranks, who evaluates).
+
+Progress leaves through ``on_progress(fraction, message)``; ``should_stop()`` is polled every
+batch. A loss that turns NaN or explodes stops the run and restores the last good weights.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -16,35 +21,49 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DistributedSampler
 
 from ..specs import TrainSpec
+from .pruning import GradientSaliencyPruner
 
 Progress = Callable[[float, str], None]
 StopCheck = Callable[[], bool]
 
-# A loss this many times the first epoch's loss counts as exploding.
+# A batch loss this many times the first batch's loss counts as exploding.
 _EXPLODE_FACTOR = 1e3
+
+
+class TechniqueUnavailable(RuntimeError):
+    """A technique this machine cannot run (fp16 without CUDA): the variant is skipped."""
+
+
+class TrainingDiverged(RuntimeError):
+    pass
 
 
 @dataclass(frozen=True)
 class EpochRecord:
     epoch: int                   # 1-based
-    wall_seconds: float          # since the start of training
+    wall_seconds: float          # since the start of training (after workers were ready)
     train_loss: float            # mean over the epoch's batches (with dropout active)
     train_accuracy: float        # over the epoch's batches, as the model was at each batch
     val_loss: float | None       # on the validation slice of the training split, if any
     val_accuracy: float | None
     lr: float                    # learning rate at the end of the epoch
+    samples_seen: int = 0        # cumulative training samples processed, all workers together
 
 
 @dataclass
 class TrainHistory:
     epochs: list[EpochRecord] = field(default_factory=list)
-    train_seconds: float = 0.0
+    train_seconds: float = 0.0       # the training loop only (workers' start-up is in setup)
     n_samples_seen: int = 0
     stop_reason: str = "completed"   # completed | early_stopping | cancelled | diverged
     message: str = ""
     best_epoch: int | None = None    # restored epoch when early stopping kept the best weights
+    # How it ran: parallel scheme, workers, threads per worker, device, precision, batch per
+    # worker, start-up seconds, pruning outcome, replica checksums. Plain JSON values.
+    setup: dict = field(default_factory=dict)
 
     @property
     def throughput_sps(self) -> float:
@@ -54,11 +73,38 @@ class TrainHistory:
         return {"epochs": [asdict(e) for e in self.epochs], "train_seconds": self.train_seconds,
                 "n_samples_seen": self.n_samples_seen, "throughput_sps": self.throughput_sps,
                 "stop_reason": self.stop_reason, "message": self.message,
-                "best_epoch": self.best_epoch}
+                "best_epoch": self.best_epoch, "setup": dict(self.setup)}
 
 
-class TrainingDiverged(RuntimeError):
-    pass
+@dataclass
+class WorkerContext:
+    """How this process takes part in a run; the default is a single process on its own."""
+
+    rank: int = 0
+    world: int = 1
+    forward: nn.Module | None = None      # what the forward pass calls (DDP's wrapper); None: module
+    # Sums a short vector over ranks (DDP, local SGD); None means no coordination (alone, Hogwild).
+    all_sum: Callable[[list[float]], list[float]] | None = None
+    after_step: Callable[[nn.Module, int], None] | None = None  # local SGD's periodic averaging
+    epoch_end: Callable[[nn.Module], None] | None = None        # local SGD: average before evaluating
+    split_batch: bool = True      # spec.batch_size is the global batch, split over ranks (DDP)
+    evaluates: bool = True        # computes the validation figures each epoch
+    restores: bool = True         # may load a saved state at the end (Hogwild: rank 0 only)
+    halt: Callable[[], None] | None = None  # stops sibling workers (Hogwild early stop/divergence)
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    prune_masks: list[torch.Tensor] | None = None  # shared masks (Hogwild); None: the pruner's own
+    owns_masks: bool = True       # this process decides which weights are pruned
+    # Runs when this worker's loop ends, before a saved state is restored (Hogwild: a barrier, so
+    # no sibling overwrites the restored weights with a late step).
+    before_finish: Callable[[], None] | None = None
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def make_optimizer(params, spec: TrainSpec) -> torch.optim.Optimizer:
@@ -82,14 +128,31 @@ def make_scheduler(opt, spec: TrainSpec, steps_per_epoch: int):
     return None
 
 
-def autocast_context(precision: str):
-    """Autocast for the forward pass; bf16 runs natively on CPUs with AVX-512 BF16."""
+def training_device(spec: TrainSpec, local_rank: int = 0) -> torch.device:
+    """CPU, unless fp16 asks for CUDA or TRADEOFF_TRAIN_DEVICE=cuda says to use the GPUs.
+
+    The engine compares techniques on the CPU by default so that every variant of a comparison
+    runs on the same hardware; fp16 autocast with a gradient scaler only makes sense on CUDA.
+    """
+    wants_cuda = spec.precision == "fp16" or os.environ.get("TRADEOFF_TRAIN_DEVICE") == "cuda"
+    if not wants_cuda:
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise TechniqueUnavailable(
+            "TrainSpec.precision 'fp16' needs a CUDA device (autocast with a gradient scaler); "
+            "this machine has none, so the variant was skipped. Use 'bf16' on this CPU.")
+    return torch.device("cuda", local_rank % torch.cuda.device_count())
+
+
+def autocast_context(precision: str, device: torch.device | str = "cpu"):
+    """Autocast for the forward pass: bf16 runs natively on CPUs with AVX-512 BF16."""
+    device_type = torch.device(device).type
     if precision == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+        return torch.autocast(device_type, dtype=torch.bfloat16)
     if precision == "fp16":
-        if not torch.cuda.is_available():
-            raise ValueError("TrainSpec.precision 'fp16' needs a CUDA device; none is available. "
-                             "Use 'bf16' on this CPU.")
+        if device_type != "cuda":
+            raise TechniqueUnavailable("TrainSpec.precision 'fp16' needs a CUDA device; none is "
+                                       "in use, so the variant was skipped. Use 'bf16' on a CPU.")
         return torch.autocast("cuda", dtype=torch.float16)
     return nullcontext()
 
@@ -123,75 +186,141 @@ def evaluate(module: nn.Module, X: torch.Tensor, y: torch.Tensor, batch: int = 1
     return loss_sum / len(y), correct / len(y)
 
 
+def epoch_order(n: int, epoch: int, spec: TrainSpec, ctx: WorkerContext,
+                generator: torch.Generator) -> torch.Tensor:
+    """This worker's sample indices for ``epoch``: a seeded permutation, sharded over ranks.
+
+    With several workers, DistributedSampler pads the permutation so every rank gets the same
+    number of samples (and DDP ranks the same number of steps).
+    """
+    if ctx.world == 1:
+        return torch.randperm(n, generator=generator)
+    sampler = DistributedSampler(range(n), num_replicas=ctx.world, rank=ctx.rank, shuffle=True,
+                                 seed=spec.seed)
+    sampler.set_epoch(epoch)
+    return torch.tensor(list(sampler), dtype=torch.long)
+
+
 def train_module(module: nn.Module, X: np.ndarray, y: np.ndarray, spec: TrainSpec,
                  on_progress: Progress | None = None, should_stop: StopCheck | None = None,
-                 on_step: Callable[[nn.Module, int], None] | None = None) -> TrainHistory:
+                 on_step: Callable[[nn.Module, int], None] | None = None,
+                 ctx: WorkerContext | None = None) -> TrainHistory:
     """Train ``module`` in place on (X, y); returns the per-epoch history.
 
     ``on_step(module, step)`` runs after every optimiser step (gradients still populated), the
-    hook for techniques that act during training such as gradient-based pruning.
+    hook for techniques that act during training; gradient-saliency pruning uses it when
+    ``spec.prune_sparsity`` is set.
     """
+    ctx = ctx or WorkerContext()
     on_progress = on_progress or (lambda f, m: None)
     should_stop = should_stop or (lambda: False)
-    torch.manual_seed(spec.seed)
+    torch.manual_seed(spec.seed + ctx.rank)  # dropout masks differ per rank, as in DDP practice
+    device = ctx.device if ctx.world > 1 else training_device(spec)
+    module.to(device)
+    fwd = ctx.forward or module
     X_tr, y_tr, X_val, y_val = split_validation(X, y, spec.validation_fraction, spec.seed)
-    Xt, yt = torch.from_numpy(np.ascontiguousarray(X_tr)), torch.from_numpy(y_tr)
-    Xv = torch.from_numpy(np.ascontiguousarray(X_val)) if X_val is not None else None
-    yv = torch.from_numpy(y_val) if y_val is not None else None
+    Xt = torch.from_numpy(np.ascontiguousarray(X_tr)).to(device)
+    yt = torch.from_numpy(y_tr).to(device)
+    Xv = torch.from_numpy(np.ascontiguousarray(X_val)).to(device) if X_val is not None else None
+    yv = torch.from_numpy(y_val).to(device) if y_val is not None else None
     batch = min(spec.batch_size, len(yt))
-    steps_per_epoch = math.ceil(len(yt) / batch)
+    if ctx.split_batch and ctx.world > 1:
+        batch = max(1, math.ceil(batch / ctx.world))
+    n_local = len(yt) if ctx.world == 1 else math.ceil(len(yt) / ctx.world)
+    steps_per_epoch = math.ceil(n_local / batch)
     opt = make_optimizer(module.parameters(), spec)
     sched = make_scheduler(opt, spec, steps_per_epoch)
+    scaler = torch.amp.GradScaler("cuda") if spec.precision == "fp16" else None
+    autocast_context(spec.precision, device)  # raises TechniqueUnavailable before any work
     generator = torch.Generator().manual_seed(spec.seed)
+    pruner = None
+    if spec.prune_sparsity > 0:
+        pruner = GradientSaliencyPruner(module, spec.prune_sparsity, spec.prune_every,
+                                        spec.epochs * steps_per_epoch, masks=ctx.prune_masks,
+                                        owns_masks=ctx.owns_masks)
 
     history = TrainHistory()
-    good_state = copy.deepcopy(module.state_dict())
+    history.setup = {"parallel": spec.parallel, "n_workers": ctx.world, "rank": ctx.rank,
+                     "threads_per_worker": torch.get_num_threads(), "device": str(device),
+                     "precision": spec.precision,
+                     "autocast_dtype": {"bf16": "bfloat16", "fp16": "float16"}.get(spec.precision,
+                                                                                   "none (float32)"),
+                     "batch_per_worker": batch, "steps_per_epoch_per_worker": steps_per_epoch}
+    good_state = copy.deepcopy(module.state_dict()) if ctx.restores else None
+    good_epoch = 0
     best_val, best_state, since_best = math.inf, None, 0
     first_loss: float | None = None
     step = 0
-    start = time.perf_counter()
+    done = dict(history=history, start=0.0, pruner=pruner, ctx=ctx)
+    start = done["start"] = time.perf_counter()
     module.train()
     for epoch in range(1, spec.epochs + 1):
-        order = torch.randperm(len(yt), generator=generator)
+        order = epoch_order(len(yt), epoch, spec, ctx, generator)
         loss_sum, correct, seen = 0.0, 0, 0
-        for i in range(0, len(yt), batch):
-            if should_stop():
-                history.stop_reason, history.message = "cancelled", f"Stopped by the user in epoch {epoch}."
-                return _finish(module, history, start, good_state)
-            idx = order[i:i + batch]
-            xb, yb = Xt[idx], yt[idx]
-            with autocast_context(spec.precision):
-                logits = module(xb)
+        for i in range(0, len(order), batch):
+            idx = order[i:i + batch].to(device)
+            xb, yb = Xt[idx], yt[idx]                       # (b, F), (b,)
+            with autocast_context(spec.precision, device):
+                logits = fwd(xb)                             # (b, C), bf16/fp16 under autocast
                 loss = nn.functional.cross_entropy(logits.float(), yb)
             total = loss + spec.l1 * l1_penalty(module) if spec.l1 else loss
-            if not torch.isfinite(total) or (first_loss and total.item() > _EXPLODE_FACTOR * first_loss):
+            value = total.item()
+            bad = not math.isfinite(value) or (first_loss is not None and value > _EXPLODE_FACTOR * first_loss)
+            stop = should_stop()
+            if ctx.all_sum is not None:  # every rank must take the same branch or DDP hangs
+                stop, bad = (v > 0 for v in ctx.all_sum([float(stop), float(bad)]))
+            if bad:
                 history.stop_reason = "diverged"
-                history.message = (f"Training diverged in epoch {epoch} (loss {total.item():.3g}); "
-                                   "the last good weights were kept. Lower the learning rate or "
-                                   "turn on gradient clipping.")
-                return _finish(module, history, start, good_state)
+                kept = f"the weights from the end of epoch {good_epoch}" if good_epoch else "the initial weights"
+                history.message = (f"Training diverged in epoch {epoch} at step {step + 1} (loss "
+                                   f"{value:.3g}); {kept} were kept. Lower the learning rate "
+                                   f"(now {spec.lr:g}) or turn on gradient clipping.")
+                if ctx.halt is not None:
+                    ctx.halt()
+                return _finish(module, done, good_state)
+            if stop:
+                history.stop_reason, history.message = "cancelled", f"Stopped in epoch {epoch}."
+                return _finish(module, done, None)
+            if first_loss is None:
+                first_loss = max(value, 1e-3)
             opt.zero_grad(set_to_none=True)
-            total.backward()
+            if scaler is not None:
+                scaler.scale(total).backward()
+                scaler.unscale_(opt)
+            else:
+                total.backward()
             if spec.grad_clip:
                 nn.utils.clip_grad_norm_(module.parameters(), spec.grad_clip)
-            opt.step()
+            if scaler is not None:
+                scaler.step(opt)
+                scaler.update()
+            else:
+                opt.step()
             if sched is not None:
                 sched.step()
             step += 1
+            if pruner is not None:
+                pruner(module, step)
             if on_step is not None:
                 on_step(module, step)
+            if ctx.after_step is not None:
+                ctx.after_step(module, step)
             loss_sum += loss.item() * len(yb)
             correct += int((logits.argmax(1) == yb).sum())
             seen += len(yb)
+        if ctx.epoch_end is not None:
+            ctx.epoch_end(module)
+        if ctx.all_sum is not None:  # metrics of every rank, summed (DDP / local SGD)
+            loss_sum, correct, seen = ctx.all_sum([loss_sum, float(correct), float(seen)])
+            correct, seen = int(correct), int(seen)
         history.n_samples_seen += seen
-        train_loss = loss_sum / seen
-        if first_loss is None:
-            first_loss = max(train_loss, 1e-3)
-        val_loss, val_acc = evaluate(module, Xv, yv) if Xv is not None else (None, None)
+        train_loss = loss_sum / max(seen, 1)
+        val_loss, val_acc = evaluate(module, Xv, yv) if (Xv is not None and ctx.evaluates) else (None, None)
         history.epochs.append(EpochRecord(epoch, time.perf_counter() - start, train_loss,
-                                          correct / seen, val_loss, val_acc,
-                                          opt.param_groups[0]["lr"]))
-        good_state = copy.deepcopy(module.state_dict())
+                                          correct / max(seen, 1), val_loss, val_acc,
+                                          opt.param_groups[0]["lr"], history.n_samples_seen))
+        if ctx.restores:
+            good_state, good_epoch = copy.deepcopy(module.state_dict()), epoch
         on_progress(epoch / spec.epochs,
                     f"epoch {epoch}/{spec.epochs}: loss {train_loss:.3f}"
                     + (f", validation accuracy {val_acc:.1%}" if val_acc is not None else ""))
@@ -206,15 +335,31 @@ def train_module(module: nn.Module, X: np.ndarray, y: np.ndarray, spec: TrainSpe
                     history.message = (f"Early stopping after epoch {epoch}: validation loss has not "
                                        f"improved for {since_best} epochs; weights of epoch "
                                        f"{history.best_epoch} restored.")
-                    return _finish(module, history, start, best_state)
+                    if ctx.halt is not None:
+                        ctx.halt()
+                    return _finish(module, done, best_state)
     if spec.early_stopping_patience and best_state is not None:
-        return _finish(module, history, start, best_state)
-    return _finish(module, history, start, None)
+        return _finish(module, done, best_state)
+    return _finish(module, done, None)
 
 
-def _finish(module: nn.Module, history: TrainHistory, start: float, state: dict | None) -> TrainHistory:
-    history.train_seconds = time.perf_counter() - start
-    if state is not None:
+def _finish(module: nn.Module, done: dict, state: dict | None) -> TrainHistory:
+    history, ctx, pruner = done["history"], done["ctx"], done["pruner"]
+    history.train_seconds = time.perf_counter() - done["start"]
+    if ctx.before_finish is not None:
+        ctx.before_finish()
+    if state is not None and ctx.restores:
         module.load_state_dict(state)
+    if pruner is not None:
+        pruner.finish(module)  # a restored or shortened run still ends at the target sparsity
+        history.setup["pruning"] = pruner.summary()
+    if ctx.world == 1:
+        module.to("cpu")  # the measurement harness runs on the CPU
     module.eval()
     return history
+
+
+__all__ = ["EpochRecord", "TrainHistory", "TrainingDiverged", "TechniqueUnavailable",
+           "WorkerContext", "train_module", "evaluate", "make_optimizer", "make_scheduler",
+           "autocast_context", "training_device", "l1_penalty", "split_validation", "cpu_cores",
+           "epoch_order"]
