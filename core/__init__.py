@@ -10,8 +10,13 @@ from .measure import Metrics, environment, how_measured, measure
 from .specs import (CandidateSpec, CompressStep, DatasetSpec, ExperimentSpec, MeasureSpec,
                     ModelSpec, TrainSpec)
 from .specfile import load_spec, parse_spec
+from .store import Run, RunStore, RunSummary, data_home
+from .artifacts import ImportRefused, UntrustedTypesError, evaluate_import, load_model_files, onnx_export
+from .export import figure_png, html_report, metrics_csv, metrics_json
 
 __all__ = ["Dataset", "DataError", "load", "read_table", "save_upload", "CandidateResult",
            "ExperimentResult", "ModelCache", "run", "Metrics", "environment", "how_measured",
            "measure", "CandidateSpec", "CompressStep", "DatasetSpec", "ExperimentSpec",
-           "MeasureSpec", "ModelSpec", "TrainSpec", "load_spec", "parse_spec"]
+           "MeasureSpec", "ModelSpec", "TrainSpec", "load_spec", "parse_spec", "Run", "RunStore",
+           "RunSummary", "data_home", "ImportRefused", "UntrustedTypesError", "evaluate_import",
+           "load_model_files", "onnx_export", "figure_png", "html_report", "metrics_csv", "metrics_json"]

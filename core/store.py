@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import shutil
 import socket
 import sqlite3
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ from .paths import ENV_HOME
 from .paths import data_home as _default_home
 
 DB_NAME = "runs.sqlite"
+log = logging.getLogger(__name__)
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 ACTIVE_STATUSES = ("queued", "running")
 FACETS = ("family", "model", "technique")
@@ -478,6 +481,22 @@ class RunStore:
         with self._tx() as conn:
             conn.execute("UPDATE runs SET progress=?, message=?, updated_at=? WHERE id=?",
                          (min(max(float(fraction), 0.0), 1.0), message[:500], _now(), run_id))
+
+    def progress_writer(self, run_id: str, min_interval_s: float = 0.5) -> Callable[[float, str], None]:
+        """An ``on_progress`` callback that records progress at most every ``min_interval_s``."""
+        last = [-math.inf]
+
+        def write(fraction: float, message: str) -> None:
+            now = time.monotonic()
+            if now - last[0] < min_interval_s and fraction < 1.0:
+                return
+            last[0] = now
+            try:
+                self.set_progress(run_id, fraction, message)
+            except sqlite3.Error:  # progress is best effort: a busy database must not stop a run
+                log.warning("could not record progress of run %s", run_id, exc_info=True)
+
+        return write
 
     def save_result(self, run_id: str, result, *, status: str | None = None,
                     save_artifacts: bool = True) -> None:
