@@ -96,8 +96,11 @@ def pareto_front(points: Sequence[Point]) -> list[Point]:
 
 
 def pareto_scatter(records: Sequence[dict], x: str = "latency_ms_p50", y: str = "accuracy",
-                   size: str = "size_bytes") -> go.Figure:
-    """Accuracy against latency with the Pareto frontier; marker area grows with saved size."""
+                   size: str = "size_bytes", highlight: set[str] | None = None) -> go.Figure:
+    """Accuracy against latency with the Pareto frontier; marker area grows with saved size.
+
+    With ``highlight``, models outside that set (e.g. outside the user's budget) are faded.
+    """
     rows = measured(records)
     fig = go.Figure()
     if not rows:
@@ -115,7 +118,8 @@ def pareto_scatter(records: Sequence[dict], x: str = "latency_ms_p50", y: str = 
         fig.add_scatter(
             x=[r[x] * x_scale for r in fam], y=[r[y] * y_scale for r in fam], mode="markers+text",
             name=family, text=[r["name"] for r in fam], textposition="top center",
-            marker=dict(size=diam, color=FAMILY_COLORS[family], opacity=0.75,
+            marker=dict(size=diam, color=FAMILY_COLORS[family],
+                        opacity=[0.8 if highlight is None or r["name"] in highlight else 0.15 for r in fam],
                         line=dict(width=1, color="#333")),
             customdata=[[r[size] / 1024, r["n_params"]] for r in fam],
             hovertemplate=("%{text}<br>" + x_title + ": %{x:.4g}<br>" + y_title + ": %{y:.2f}"

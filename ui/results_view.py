@@ -6,6 +6,7 @@ import streamlit as st
 
 from core import report
 from core.experiment import ExperimentResult
+from core.recommend import Budget, recommend
 
 
 _NUM = st.column_config.NumberColumn
@@ -36,7 +37,8 @@ def show_results(result: ExperimentResult, key: str = "results") -> None:
                           format_func=lambda m: report.METRICS[m][0], key=f"{key}-x")
     c2.caption("The dashed line is the Pareto frontier: no other model is both faster (or smaller) "
                "and more accurate than the models on it.")
-    st.plotly_chart(report.pareto_scatter(done, x=x_axis), key=f"{key}-scatter")
+    fitting = decision_panel(done, key)
+    st.plotly_chart(report.pareto_scatter(done, x=x_axis, highlight=fitting), key=f"{key}-scatter")
     if any(r.get("history") for r in done):
         st.plotly_chart(report.training_curves(done), key=f"{key}-curves")
     st.subheader("Every figure")
@@ -59,3 +61,33 @@ def _show_problems(result: ExperimentResult) -> None:
             st.error(f"{r.name} did not run: {r.error}")
         for note in r.notes:
             st.info(f"{r.name}: {note}")
+
+
+def decision_panel(done: list[dict], key: str) -> set[str]:
+    """Budget sliders and the recommendation they lead to; returns the models within budget."""
+    st.subheader("Decide")
+    lat = [r["latency_ms_p50"] for r in done]
+    size_kb = [r["size_bytes"] / 1024 for r in done]
+    c1, c2, c3, c4 = st.columns(4)
+    max_lat = c1.slider("Max latency p50 (ms)", 0.0, _ceil(max(lat)), _ceil(max(lat)), _ceil(max(lat)) / 200,
+                        key=f"{key}-maxlat", format="%.3f")
+    max_kb = c2.slider("Max saved size (KB)", 0.0, _ceil(max(size_kb)), _ceil(max(size_kb)),
+                       _ceil(max(size_kb)) / 200, key=f"{key}-maxsize", format="%.1f")
+    min_acc = c3.slider("Min accuracy (%)", 0.0, 100.0, 0.0, 0.5, key=f"{key}-minacc")
+    tol = c4.slider("Accuracy you would trade (points)", 0.0, 5.0, 1.0, 0.1, key=f"{key}-tol",
+                    help="A cheaper model within this many points of the best that fits is preferred.")
+    rec = recommend(done, Budget(max_lat, max_kb * 1024, min_acc / 100, tol))
+    (st.success if rec.name else st.warning)(f"**Recommendation.** {rec.sentence}")
+    st.caption(f"Within budget: {', '.join(rec.fitting) or 'none'}. Pareto frontier (latency against "
+               f"accuracy): {', '.join(rec.frontier)}. Figures as measured above.")
+    return set(rec.fitting)
+
+
+def _ceil(x: float) -> float:
+    """A slider bound a little above ``x`` with two significant digits."""
+    import math
+
+    if x <= 0:
+        return 1.0
+    magnitude = 10 ** (math.floor(math.log10(x)) - 1)
+    return float(math.ceil(x * 1.05 / magnitude) * magnitude)

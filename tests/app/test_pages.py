@@ -29,6 +29,7 @@ def test_quick_comparison_from_home_shows_charts_and_table():
         assert any(t.startswith(prefix) for t in titles), titles
     scatter = next(c for c in _charts(at) if "against" in c["layout"]["title"]["text"])
     assert any(trace.get("name") == "Pareto frontier" for trace in scatter["data"])
+    assert any(s.value.startswith("**Recommendation.**") for s in at.success)
     table = at.dataframe[0].value
     assert len(table) == 5 and "Latency p50 (ms)" in table.columns
     assert not at.exception and not at.error
