@@ -61,8 +61,9 @@ def compress(model: Classifier, step: CompressStep, context: CompressContext) ->
 # Handler modules register themselves on import (they need the names above, hence at the end).
 from . import classical, distill, prune, quantize  # noqa: E402,F401
 from .formats import load_classifier  # noqa: E402
-from .summary import summarise  # noqa: E402
-from .sweep import SweepPoint, bits_sweep, sparsity_sweep, student_sweep  # noqa: E402
+from .summary import WeightHistogram, summarise, weight_histogram  # noqa: E402
+from .sweep import SweepPoint, bits_sweep, run_sweep, sparsity_sweep, student_sweep  # noqa: E402
 
 __all__ = ["CompressContext", "Compressed", "HANDLERS", "compress", "handles", "load_classifier",
-           "summarise", "SweepPoint", "bits_sweep", "sparsity_sweep", "student_sweep"]
+           "summarise", "WeightHistogram", "weight_histogram", "SweepPoint", "bits_sweep",
+           "run_sweep", "sparsity_sweep", "student_sweep"]

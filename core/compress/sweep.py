@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..data import Dataset
+from ..data import Dataset, load
 from ..measure import measure
 from ..models.base import Classifier
-from ..specs import (CastWeights, Distill, MeasureSpec, PruneMagnitude, QuantizeDynamic,
-                     QuantizeInt4, TinyMLPSpec, TrainSpec)
+from ..specs import (CandidateSpec, CastWeights, DatasetSpec, Distill, ExperimentSpec, MeasureSpec,
+                     PruneMagnitude, QuantizeDynamic, QuantizeInt4, TinyMLPSpec, TrainSpec)
 from ..train.loop import Progress, StopCheck
 from . import CompressContext, compress
 
@@ -114,4 +114,26 @@ def student_sweep(teacher: Classifier, data: Dataset, train: TrainSpec = TrainSp
     return points
 
 
-__all__ = ["SweepPoint", "SWEEP_MEASURE", "sparsity_sweep", "bits_sweep", "student_sweep"]
+SWEEPS = {"sparsity": sparsity_sweep, "bits": bits_sweep, "student": student_sweep}
+
+
+def run_sweep(kind: str, dataset: DatasetSpec, candidate: CandidateSpec,
+              measure_spec: MeasureSpec = SWEEP_MEASURE, on_progress: Progress | None = None,
+              should_stop: StopCheck | None = None, cache=None) -> list[SweepPoint]:
+    """Train ``candidate`` (or reuse it from ``cache``), then run the ``kind`` sweep on its model."""
+    from ..experiment import run  # here: core.experiment imports this package
+
+    if kind not in SWEEPS:
+        raise ValueError(f"sweep kind must be one of {', '.join(SWEEPS)}; got {kind!r}")
+    on_progress = on_progress or (lambda f, m: None)
+    result = run(ExperimentSpec(dataset, (candidate,), measure_spec),
+                 lambda f, m: on_progress(0.3 * f, m), should_stop, cache=cache)
+    trained = result.results[0]
+    if trained.status != "done":
+        raise ValueError(f"{candidate.name} did not train: {trained.error}")
+    return SWEEPS[kind](trained.model, load(dataset), candidate.train, measure_spec=measure_spec,
+                        on_progress=lambda f, m: on_progress(0.3 + 0.7 * f, m), should_stop=should_stop)
+
+
+__all__ = ["SweepPoint", "SWEEP_MEASURE", "SWEEPS", "sparsity_sweep", "bits_sweep", "student_sweep",
+           "run_sweep"]

@@ -1,0 +1,137 @@
+"""Compression benchmark (issue 8): what each technique buys on digits, against the issue's targets.
+
+    .venv/bin/python benchmarks/compression.py [--spec examples/compression.yaml] [--seeds 5]
+
+Runs the example spec once through `core.experiment.run` (the 8.5 M-parameter MLP is trained once
+and every derived candidate is a compressed copy of it), prints the measured figures beside each
+target, then distils the same teacher with 5 seeds to compare the student with its labels-only
+control. Every figure comes from the shared harness (core.measure); nothing is assumed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.compress import CompressContext, compress, summarise  # noqa: E402
+from core.data import load  # noqa: E402
+from core.experiment import run  # noqa: E402
+from core.measure import evaluate_accuracy  # noqa: E402
+from core.specfile import load_spec  # noqa: E402
+
+warnings.filterwarnings("ignore", category=UserWarning)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+# (step kind, label, size ratio at least, batch-1 speed-up at least, accuracy drop at most, in points)
+TARGETS = [
+    ("quantize_dynamic", "int8 dynamic", 3.9, 3.0, 0.5),
+    ("quantize_int4", "int4 weight-only", 7.0, None, 1.0),
+    ("prune_structured", "structured 75% + fine-tune", None, 3.0, 1.0),
+    ("prune_magnitude", "unstructured 90% + sparse storage", 4.0, None, 1.5),
+]
+
+
+def _check(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", default=str(ROOT / "examples/compression.yaml"))
+    parser.add_argument("--seeds", type=int, default=5, help="distillation seeds (median reported)")
+    parser.add_argument("--json", help="also write every figure to this JSON file")
+    args = parser.parse_args(argv)
+
+    spec = load_spec(Path(args.spec))
+    t0 = time.perf_counter()
+    result = run(spec, on_progress=lambda f, m: print(f"[{f:5.1%}] {m}", file=sys.stderr, flush=True))
+    recs = {r.name: r.to_record() for r in result.results}
+    failed = [r for r in recs.values() if r["status"] != "done"]
+    for r in failed:
+        print(f"FAILED {r['name']}: {r['error']}")
+    env = result.environment
+    m = spec.measure
+    print(f"\nCompression benchmark on {result.dataset['name']} ({result.dataset['n_train']} train / "
+          f"{result.dataset['n_test']} test rows); {env['cpu']}, {m.n_threads} threads, torch {env['torch']}.")
+    print(f"Latency: batch 1, p50 of >= {m.min_repeats} calls and >= {m.min_seconds:g} s after "
+          f"{m.warmup} warm-up calls; size: bytes of the saved artifact files.\n")
+
+    by_kind = {c.compress[0].kind: c for c in spec.candidates if c.parent is not None}
+    summary: dict = {"records": list(recs.values()), "targets": []}
+    header = f"{'technique':<36}{'size ratio':>11}{'b1 speed-up':>13}{'accuracy':>10}{'delta pts':>10}  verdict"
+    print(header)
+    print("-" * len(header))
+    parent = None
+    for kind, label, size_min, speed_min, drop_max in TARGETS:
+        cand = by_kind.get(kind)
+        if cand is None or recs.get(cand.name, {}).get("status") != "done":
+            print(f"{label:<36} not run")
+            continue
+        parent = recs[cand.parent]
+        rec = recs[cand.name]
+        size_ratio = parent["size_bytes"] / rec["size_bytes"]
+        speedup = parent["latency_ms_p50"] / rec["latency_ms_p50"]
+        delta = (rec["accuracy"] - parent["accuracy"]) * 100
+        checks = [delta >= -drop_max]
+        if size_min is not None:
+            checks.append(size_ratio >= size_min)
+        if speed_min is not None:
+            checks.append(speedup >= speed_min)
+        want = ", ".join(x for x in (f">= {size_min}x smaller" if size_min else "",
+                                     f">= {speed_min}x faster" if speed_min else "",
+                                     f"within {drop_max} pt") if x)
+        print(f"{label:<36}{size_ratio:>10.2f}x{speedup:>12.2f}x{rec['accuracy']:>10.2%}{delta:>+10.2f}  "
+              f"{_check(all(checks))} (target: {want})")
+        print(f"{'':<4}{summarise(parent, rec)}; p50 {parent['latency_ms_p50']:.3f} -> "
+              f"{rec['latency_ms_p50']:.3f} ms, {parent['size_bytes']:,} -> {rec['size_bytes']:,} bytes")
+        summary["targets"].append({"technique": label, "size_ratio": size_ratio, "speedup_b1": speedup,
+                                   "accuracy_delta_points": delta, "met": all(checks)})
+
+    distill = by_kind.get("distill")
+    if distill is not None and distill.parent in recs and recs[distill.parent]["status"] == "done":
+        teacher = result.by_name(distill.parent).model
+        step = distill.compress[0]
+        data = load(spec.dataset)
+        ctx = CompressContext(data, distill.train)
+        gains, rows = [], []
+        for seed in range(args.seeds):
+            out = compress(teacher, dataclasses.replace(step, seed=seed), ctx)
+            student_acc = evaluate_accuracy(out.model, data.X_test, data.y_test)[0]
+            control_acc = evaluate_accuracy(out.companions[0][1], data.X_test, data.y_test)[0]
+            gains.append((student_acc - control_acc) * 100)
+            rows.append((seed, student_acc, control_acc))
+            print(f"  distillation seed {seed}: student {student_acc:.2%}, labels-only control "
+                  f"{control_acc:.2%} ({gains[-1]:+.2f} pts)", file=sys.stderr, flush=True)
+        n_student = out.model.param_counts().total
+        n_teacher = teacher.param_counts().total
+        med = statistics.median(gains)
+        print(f"{'distillation (' + str(args.seeds) + ' seeds)':<36}student {statistics.median(r[1] for r in rows):.2%} "
+              f"vs control {statistics.median(r[2] for r in rows):.2%} (medians); median gain {med:+.2f} pts  "
+              f"{_check(med > 0)} (target: student beats its control)")
+        print(f"{'':<4}student {n_student:,} params = 1/{n_teacher / n_student:.0f} of the teacher's "
+              f"{n_teacher:,}; {step.label_fraction:.0%} of labels; per seed (student, control): "
+              + ", ".join(f"{s:.1%}/{c:.1%}" for _, s, c in rows))
+        summary["distillation"] = {"seeds": [{"seed": s, "student": a, "control": c} for s, a, c in rows],
+                                   "median_gain_points": med, "met": med > 0}
+    for r in recs.values():
+        for note in r.get("notes", []):
+            if "Sparse (CSR) execution" in note:
+                print(f"\n{r['name']}: {note}")
+    print(f"\nTotal {time.perf_counter() - t0:.0f} s (train {result.timings['train']:.0f} s, compress "
+          f"{result.timings['compress']:.0f} s, measure {result.timings['measure']:.0f} s).")
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2, default=str))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
