@@ -3,11 +3,17 @@
 A page submits a job and returns at once; every rerun (and every other browser tab) reads the
 job's progress from the manager, and a Stop button sets the job's stop flag, which the engine
 polls through ``should_stop``. At most ``max_running`` jobs run at once; the rest wait in order.
+
+With a `core.store.RunStore`, an experiment job is also a run in the store: queued when
+submitted, running with its progress while it works, then done, cancelled or failed with its
+results and model artifacts. Other processes (the CLI, a restarted server) see it there, and a
+job cut off by the server stopping shows as ``interrupted`` at the next start.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 import traceback
@@ -15,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .train.loop import Progress, StopCheck
+
+log = logging.getLogger(__name__)
 
 JobFn = Callable[[Progress, StopCheck], Any]
 
@@ -33,6 +41,8 @@ class Job:
     submitted_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
+    run_id: str | None = None          # the run in the store that records this job, if any
+    store_error: str | None = None     # why recording it in the store failed (the job itself ran)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -49,22 +59,37 @@ class Job:
 class JobManager:
     """Runs submitted functions on daemon threads, ``max_running`` at a time."""
 
-    def __init__(self, max_running: int = 1, keep_finished: int = 50):
+    def __init__(self, max_running: int = 1, keep_finished: int = 50, store=None):
         self.max_running = max_running
         self.keep_finished = keep_finished
+        self.store = store  # a core.store.RunStore, or None to keep jobs in memory only
         self._jobs: dict[str, Job] = {}
         self._fns: dict[str, JobFn] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
 
-    def submit(self, title: str, fn: JobFn, owner: str | None = None) -> Job:
+    def submit(self, title: str, fn: JobFn, owner: str | None = None, spec=None,
+               tags: tuple[str, ...] = ()) -> Job:
+        """Queue ``fn``; with an ExperimentSpec (or its dict) and a store, record it as a run.
+
+        Without ``spec``, a job whose result is an ExperimentResult is still stored, once it ends.
+        """
+        job = Job(f"job-{next(self._ids)}", title, owner)
+        if self.store is not None and spec is not None:
+            spec_dict = spec.to_dict() if hasattr(spec, "to_dict") else dict(spec)
+            self._record(job, lambda: setattr(job, "run_id", self.store.create_run(
+                spec_dict, name=title, status="queued", tags=tuple(tags))))
         with self._lock:
-            job = Job(f"job-{next(self._ids)}", title, owner)
             self._jobs[job.id] = job
             self._fns[job.id] = fn
             self._prune()
         self._start_waiting()
         return job
+
+    def job_for_run(self, run_id: str) -> Job | None:
+        """The job of this process that records run ``run_id`` (None if another process runs it)."""
+        with self._lock:
+            return next((j for j in self._jobs.values() if j.run_id == run_id), None)
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
@@ -81,9 +106,12 @@ class JobManager:
             return
         job._stop.set()
         with self._lock:
-            if job.status == "queued":  # never started: cancel it in place
+            cancelled = job.status == "queued"
+            if cancelled:  # never started: cancel it in place
                 job.status, job.message, job.finished_at = "cancelled", "cancelled before it started", time.time()
                 self._fns.pop(job.id, None)
+        if cancelled and job.run_id:
+            self._record(job, lambda: self.store.set_status(job.run_id, "cancelled", message=job.message))
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
         """Block until the job finishes (for the CLI and tests)."""
@@ -116,20 +144,57 @@ class JobManager:
 
     def _run(self, job: Job) -> None:
         fn = self._fns.pop(job.id)
+        record = None
+        if job.run_id:
+            self._record(job, lambda: self.store.set_status(job.run_id, "running", message="starting"))
+            record = self.store.progress_writer(job.run_id)
 
         def progress(fraction: float, message: str) -> None:
             job.fraction, job.message = min(max(fraction, 0.0), 1.0), message
+            if record is not None:
+                record(job.fraction, message)
 
+        result = error = detail = None
         try:
-            job.result = fn(progress, job._stop.is_set)
-            if job._stop.is_set():
-                job.status, job.message = "cancelled", "stopped by the user"
-            else:
-                job.status, job.fraction, job.message = "done", 1.0, "finished"
+            result = fn(progress, job._stop.is_set)
+            status, message = ("cancelled", "stopped by the user") if job._stop.is_set() else ("done", "finished")
         except Exception as exc:  # reported on the job; the page shows the message
-            job.status, job.error = "failed", str(exc) or type(exc).__name__
-            job.message = job.error
-            job.error_detail = traceback.format_exc()
+            status, error = "failed", str(exc) or type(exc).__name__
+            message, detail = error, traceback.format_exc()
+        try:
+            self._store_outcome(job, result, status, message, error)
         finally:
+            job.result, job.error, job.error_detail = result, error, detail
             job.finished_at = time.time()
+            if status == "done":
+                job.fraction = 1.0
+            job.message = message
+            # Last: pages and wait() see the job finished only once its run is stored.
+            job.status = status
             self._start_waiting()
+
+    # -- the store ---------------------------------------------------------------------------
+
+    def _record(self, job: Job, write: Callable[[], Any]) -> None:
+        """Run one store write; a failure is kept on the job, never raised into the work."""
+        try:
+            write()
+        except Exception as exc:
+            job.store_error = f"the run could not be recorded: {exc}"
+            log.warning("job %s: %s", job.id, job.store_error, exc_info=True)
+
+    def _store_outcome(self, job: Job, result: Any, status: str, message: str,
+                       error: str | None) -> None:
+        if self.store is None:
+            return
+        from .experiment import ExperimentResult
+
+        storable = isinstance(result, ExperimentResult)
+        if job.run_id is None and storable:
+            self._record(job, lambda: setattr(job, "run_id", self.store.record(result, name=job.title)))
+        elif job.run_id and storable:
+            final = "cancelled" if status == "cancelled" or result.cancelled else "done"
+            self._record(job, lambda: self.store.save_result(job.run_id, result, status=final))
+        elif job.run_id:
+            self._record(job, lambda: self.store.set_status(job.run_id, status, message=message,
+                                                            error=error))

@@ -36,7 +36,7 @@ measure = measure_form("cmp-measure")
 if st.button("Train and measure", type="primary", disabled=not candidates):
     spec = ExperimentSpec(dataset_spec, tuple(candidates), measure)
     submit("compare-job", f"Comparison of {len(candidates)} models",
-           lambda p, s: run(spec, p, s, cache=model_cache()))
+           lambda p, s: run(spec, p, s, cache=model_cache()), spec=spec)
 
 job = follow("compare-job")
 if job is not None:

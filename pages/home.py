@@ -20,7 +20,7 @@ st.subheader("Quick comparison")
 st.write(f"On scikit-learn's handwritten **digits**: {names}. Takes about 15 seconds.")
 
 if st.button("Run the quick comparison", type="primary"):
-    submit("home-job", "Quick comparison", lambda p, s: run(spec, p, s, cache=model_cache()))
+    submit("home-job", "Quick comparison", lambda p, s: run(spec, p, s, cache=model_cache()), spec=spec)
 
 job = follow("home-job")
 if job is not None:

@@ -14,9 +14,13 @@ from .state import job_manager, session_id
 POLL_SECONDS = 0.5
 
 
-def submit(state_key: str, title: str, fn: Callable[[Progress, StopCheck], Any]) -> Job:
-    """Start ``fn`` as this session's job and remember its id under ``state_key``."""
-    job = job_manager().submit(title, fn, owner=session_id())
+def submit(state_key: str, title: str, fn: Callable[[Progress, StopCheck], Any], spec=None) -> Job:
+    """Start ``fn`` as this session's job and remember its id under ``state_key``.
+
+    With the experiment's ``spec`` the job is recorded in the run store from the start (queued,
+    running with progress, then its results), so History and other processes can follow it.
+    """
+    job = job_manager().submit(title, fn, owner=session_id(), spec=spec)
     st.session_state[state_key] = job.id
     return job
 

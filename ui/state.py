@@ -8,6 +8,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from core.experiment import ModelCache
 from core.jobs import JobManager
 from core.specs import DatasetSpec
+from core.store import RunStore, data_home
 
 DATASET_KEY = "dataset_spec"
 
@@ -19,9 +20,26 @@ def model_cache() -> ModelCache:
 
 
 @st.cache_resource
+def _run_store(home: str) -> RunStore:
+    return RunStore(home)
+
+
+def run_store() -> RunStore:
+    """The run store of the data directory, shared by every session (keyed by its path)."""
+    return _run_store(str(data_home()))
+
+
+@st.cache_resource
+def _job_manager(home: str) -> JobManager:
+    return JobManager(max_running=1, store=_run_store(home))
+
+
 def job_manager() -> JobManager:
-    """One job at a time: two jobs timing latency on the same cores would spoil each other's figures."""
-    return JobManager(max_running=1)
+    """One job at a time: two jobs timing latency on the same cores would spoil each other's figures.
+
+    Jobs are recorded in the run store of the current data directory.
+    """
+    return _job_manager(str(data_home()))
 
 
 def session_id() -> str:
