@@ -6,6 +6,7 @@ one-hot encoding) is recorded in ``Dataset.decisions`` so the page can show it.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import math
@@ -27,6 +28,7 @@ MAX_CSV_BYTES = 50 * 1024 * 1024
 MAX_CLASSES = 100
 MAX_CATEGORY_LEVELS = 50
 _SNIFF_CHARS = 64 * 1024
+_MAX_ABS_VALUE = 1e30
 
 
 class DataError(ValueError):
@@ -152,6 +154,16 @@ def _split(X, y, spec: DatasetSpec):
     return train_test_split(X, y, test_size=spec.test_fraction, random_state=spec.seed, stratify=y)
 
 
+def _refuse_binary(raw: bytes) -> None:
+    head = raw[:4096]
+    if head.startswith(b"PK\x03\x04"):
+        raise DataError("This is a zip archive (an Excel .xlsx file is one), not a CSV. Save it as "
+                        "CSV (comma-separated values) and upload that.")
+    if b"\x00" in head:
+        raise DataError("The file contains NUL bytes: it is binary, or text in UTF-16. Save it as "
+                        "CSV in UTF-8 and upload it again.")
+
+
 def _decode(raw: bytes) -> tuple[str, list[str]]:
     try:
         return raw.decode("utf-8-sig"), []
@@ -167,6 +179,7 @@ def _read_csv(path: Path, target: str | None) -> tuple[pd.DataFrame, str, tuple[
     if len(raw) > MAX_CSV_BYTES:
         raise DataError(f"The file is {len(raw) / 1e6:.1f} MB; the limit is "
                         f"{MAX_CSV_BYTES / 1e6:.0f} MB. Upload a sample of the rows instead.")
+    _refuse_binary(raw)
     text, notes = _decode(raw)
     if not text.strip():
         raise DataError("The file is empty. Upload a CSV with a header row and at least a few rows.")
@@ -179,10 +192,14 @@ def _read_csv(path: Path, target: str | None) -> tuple[pd.DataFrame, str, tuple[
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"The file could not be parsed as CSV ({first}). Check that every row has "
                         "the same number of separators and that quotes are closed.") from None
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    seen: set[str] = set()
+    for name in (h.strip() for h in header):  # pandas silently renames duplicates to "a.1"
+        if name in seen:
+            raise DataError(f"Column name {name!r} appears more than once. Give every column a "
+                            "unique name.")
+        seen.add(name)
     frame.columns = [str(c).strip() for c in frame.columns]
-    if frame.columns.duplicated().any():
-        dup = frame.columns[frame.columns.duplicated()][0]
-        raise DataError(f"Column name {dup!r} appears more than once. Give every column a unique name.")
     frame = frame.dropna(how="all")
     if frame.empty:
         raise DataError("The file has a header but no data rows. Add rows and upload it again.")
@@ -251,6 +268,7 @@ def _prepare_table(spec: DatasetSpec, frame: pd.DataFrame, target: str,
         raise DataError("No usable feature columns remain (every column is empty, constant or an "
                         "identifier). Upload a file with at least one informative feature column.")
 
+    decisions.extend(_leak_warnings(features[numeric + categorical], y_str))
     classes, y = np.unique(y_str.to_numpy(), return_inverse=True)
     X_tr, X_te, y_tr, y_te = _split(features[numeric + categorical], y, spec)
     transform = ColumnTransformer([
@@ -274,6 +292,36 @@ def _prepare_table(spec: DatasetSpec, frame: pd.DataFrame, target: str,
                    groups)
 
 
+def _leak_warnings(features: pd.DataFrame, y: pd.Series) -> list[str]:
+    """Columns whose values each belong to a single class: suspicious unless they are the label.
+
+    Such a column is kept (it may be a genuinely decisive feature) but flagged, because an ID
+    or a code derived from the label makes every model look perfect.
+    """
+    notes = []
+    n_classes = y.nunique()
+    labels = y.to_numpy()
+    for col in features.columns:
+        values = features[col]
+        if values.isna().any() or len(values) < 20:
+            continue
+        levels = values.nunique()
+        if n_classes <= levels <= len(values) // 2:
+            leak = bool((y.groupby(values.to_numpy()).nunique() == 1).all())
+            how = f"each of its {levels} values belongs to one class"
+        elif pd.api.types.is_numeric_dtype(values) and levels > len(values) // 2:
+            ordered = labels[np.argsort(values.to_numpy(), kind="stable")]
+            leak = int((ordered[1:] != ordered[:-1]).sum()) == n_classes - 1
+            how = "sorted by it, the rows fall into one block per class"
+        else:
+            continue
+        if leak:
+            notes.append(f"Warning: column {col!r} alone predicts the target perfectly ({how}). If it "
+                         "is derived from the label (an ID or a code), remove it from the file: it "
+                         "makes every model look perfect.")
+    return notes
+
+
 def _classify_column(s: pd.Series, n_rows: int) -> tuple[str, pd.Series, str]:
     """Decide how to use one feature column: ('numeric'|'categorical'|'drop', values, note)."""
     if s.isna().all():
@@ -284,7 +332,7 @@ def _classify_column(s: pd.Series, n_rows: int) -> tuple[str, pd.Series, str]:
         as_num = pd.to_numeric(s, errors="coerce")
         parsed, present = as_num.notna().sum(), s.notna().sum()
         if parsed >= 0.95 * present:
-            note = (f"read as numbers; {present - parsed} values that are not numbers treated as missing."
+            note = (f"read as numbers; {present - parsed} value(s) that are not numbers treated as missing."
                     if parsed < present else "")
             s = as_num
         else:
@@ -308,10 +356,19 @@ def _classify_column(s: pd.Series, n_rows: int) -> tuple[str, pd.Series, str]:
     if infinite:
         s = s.replace([np.inf, -np.inf], np.nan)
         note = (note + " " if note else "") + f"{infinite} infinite values treated as missing."
+    huge = int((s.abs() > _MAX_ABS_VALUE).sum())
+    if huge:  # squaring these for the variance overflows float64; float32 cannot hold them at all
+        s = s.where(s.abs() <= _MAX_ABS_VALUE)
+        note = (note + " " if note else "") + (f"{huge} values beyond ±{_MAX_ABS_VALUE:.0e} treated "
+                                               "as missing.")
     if s.isna().all():
         return "drop", s, "dropped: no finite numeric values."
     if s.nunique(dropna=True) <= 1:
         return "drop", s, "dropped: the same value in every row."
+    whole = s.dropna()
+    if (len(whole) == n_rows > 20 and (whole == whole.round()).all() and whole.is_unique
+            and whole.max() - whole.min() + 1 == n_rows):
+        return "drop", s, "dropped: consecutive whole numbers, one per row, so it looks like a row number."
     missing = int(s.isna().sum())
     if missing:
         note = (note + " " if note else "") + f"{missing} missing values imputed with the training median."

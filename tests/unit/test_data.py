@@ -65,7 +65,7 @@ def test_csv_encodes_categoricals_imputes_missing_values_and_says_so(tmp_path):
 
 
 def test_csv_with_semicolons_and_bom_is_sniffed(tmp_path):
-    body = "\ufeffa;b;label\n" + "\n".join(f"{i};{i * 2 % 5};{i % 2}" for i in range(40))
+    body = "\ufeffa;b;label\n" + "\n".join(f"{i * 7 % 23};{i * 2 % 5};{i % 2}" for i in range(40))
     data = load(_csv(tmp_path, body.encode("utf-8")))
     assert data.n_features == 2
     frame, target, notes = read_table(_csv(tmp_path, body.encode("utf-8")))
