@@ -1,0 +1,97 @@
+"""Train page helpers: the variant picker and the drawing of a training comparison."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from core.data import Dataset
+from core.experiment import ExperimentResult
+from core.specs import TrainSpec
+from core.train.report import (CURVE_METRICS, curves_figure, regularisation_view, throughput_figure,
+                               trained, training_table, verdicts, weight_histogram_figure)
+
+# Each variant is the base training settings with these fields changed.
+VARIANTS: dict[str, dict] = {
+    "fp32, 1 process": {},
+    "bf16 autocast": {"precision": "bf16"},
+    "fp16 autocast (CUDA only)": {"precision": "fp16"},
+    "DDP": {"parallel": "ddp"},
+    "Hogwild!": {"parallel": "hogwild"},
+    "Local SGD": {"parallel": "local_sgd"},
+    "SGD + Nesterov": {"optimizer": "sgd", "nesterov": True, "momentum": 0.9},
+    "AdamW": {"optimizer": "adamw", "weight_decay": 1e-2},
+    "Cosine schedule": {"schedule": "cosine"},
+    "One-cycle schedule": {"schedule": "onecycle"},
+    "Step schedule": {"schedule": "step"},
+    "Gradient clipping (1.0)": {"grad_clip": 1.0},
+    "L2 weight decay": {"weight_decay": 1e-3},
+    "L1 penalty": {"l1": 1e-4},
+    "Early stopping": {"early_stopping_patience": 3},
+    "Gradient pruning during training": {"prune_sparsity": 0.8, "prune_every": 20},
+}
+PARALLEL_NAMES = {"DDP", "Hogwild!", "Local SGD"}
+
+STALENESS = ("Hogwild! workers write into one shared model without locks, so a gradient may be "
+             "computed on weights another worker has already changed (stale). That buys updates "
+             "with no waiting; the price is noisier steps. Local SGD instead lets each worker run "
+             "`sync_every` steps alone, then averages the weights: less communication, replicas that "
+             "drift apart between averages. DDP averages every gradient: identical replicas, a "
+             "full all-reduce of all weights per step.")
+
+
+def variants_form(base: TrainSpec, key: str = "tr") -> list[tuple[str, TrainSpec]]:
+    """The chosen variants, each a (name, TrainSpec) built from ``base``."""
+    names = st.multiselect("Training variants (each trains the same model from the same seed)",
+                           list(VARIANTS), default=["fp32, 1 process", "bf16 autocast"], key=f"{key}-var")
+    c1, c2, c3, c4 = st.columns(4)
+    workers = c1.slider("Workers (DDP, Hogwild!, local SGD)", 2, 8, 2, key=f"{key}-workers")
+    sync = c2.select_slider("Local SGD: steps between averages", [1, 2, 4, 8, 16, 32], 8, key=f"{key}-sync")
+    l1 = c3.select_slider("L1 strength", [1e-5, 1e-4, 1e-3, 1e-2], 1e-4, key=f"{key}-l1")
+    sparsity = c4.slider("Pruning target sparsity", 0.1, 0.95, 0.8, 0.05, key=f"{key}-prune")
+    out = []
+    for name in names:
+        change = dict(VARIANTS[name])
+        if name in PARALLEL_NAMES:
+            change["n_workers"] = workers
+            name = f"{name} x{workers}"
+        change.update({"sync_every": sync} if "local" in name.lower() else {})
+        change.update({"l1": l1} if "l1" in change else {})
+        change.update({"prune_sparsity": sparsity} if "prune_sparsity" in change else {})
+        out.append((name, dataclasses.replace(base, **change)))
+    return out
+
+
+def show_training(result: ExperimentResult, data: Dataset, target: float, key: str = "tr") -> None:
+    """Verdicts, curves against epoch and wall-clock time, throughput, regularisation, the table."""
+    records = [r.to_record() for r in result.results]
+    for sentence in verdicts(records, target):
+        st.markdown(f"- {sentence}")
+    if not trained(records):
+        st.warning("No variant finished training; see the table for why.")
+    metric = st.radio("Curve", list(CURVE_METRICS), format_func=CURVE_METRICS.get, horizontal=True,
+                      key=f"{key}-metric")
+    left, right = st.columns(2)
+    left.plotly_chart(curves_figure(records, metric, "epoch"), key=f"{key}-by-epoch")
+    right.plotly_chart(curves_figure(records, metric, "wall_seconds"), key=f"{key}-by-time")
+    st.plotly_chart(throughput_figure(records), key=f"{key}-throughput")
+    st.dataframe(training_table(records, target), hide_index=True)
+    views = {r.name: regularisation_view(r.model, data.X_train, data.y_train, data.X_test, data.y_test)
+             for r in result.results if r.model is not None}
+    views = {k: v for k, v in views.items() if v is not None}
+    if views:
+        with st.expander("Regularisation: weight distribution and train-test gap", expanded=False):
+            st.plotly_chart(weight_histogram_figure(views), key=f"{key}-weights")
+            st.dataframe([{"Variant": k, "Train accuracy (%)": round(100 * v["train_accuracy"], 2),
+                           "Test accuracy (%)": round(100 * v["test_accuracy"], 2),
+                           "Gap (points)": round(v["gap_points"], 2),
+                           f"|w| < {v['near_zero']:g} (%)": round(100 * v["near_zero_fraction"], 1)}
+                          for k, v in views.items()], hide_index=True)
+    if any((r.get("history") or {}).get("setup", {}).get("parallel") in ("hogwild", "local_sgd")
+           for r in records):
+        st.caption(STALENESS)
+    st.caption("How measured: throughput is training samples (all workers) over the training loop's "
+               "wall-clock time (time.perf_counter), from the moment every worker was ready; worker "
+               "start-up is shown separately. Curves use the validation slice of the training split; "
+               "test accuracy uses the held-out split. " + result.how_measured)
