@@ -373,7 +373,7 @@ CAST_DTYPES = ("bf16", "fp16")
 PRUNE_SCOPES = ("layer", "global")
 SPARSE_STORAGES = ("bitmask", "csr", "dense")
 SPARSE_EXECUTIONS = ("auto", "dense", "sparse")
-STRUCTURED_CRITERIA = ("l2", "l1")
+STRUCTURED_CRITERIA = ("activation", "l2", "l1")
 
 
 def _check_fine_tune(o: str, epochs: int, lr_scale: float) -> None:
@@ -470,13 +470,17 @@ class PruneStructured(CompressStep):
     """Remove whole hidden neurons (MLP) or channels (CNN) and rebuild smaller layers."""
 
     amount: float = 0.5               # share of neurons / channels removed from every hidden layer
-    criterion: str = "l2"             # norm of each neuron's incoming weights ranks it
+    # What ranks a unit: "activation" = mean ReLU output on calibration rows x norm of its outgoing
+    # weights (its contribution to the next layer); "l2"/"l1" = norm of its incoming weights.
+    criterion: str = "activation"
+    calibration_samples: int = 512    # training rows for the activation criterion
     fine_tune_epochs: int = 0
-    fine_tune_lr_scale: float = 0.1
+    fine_tune_lr_scale: float = 1.0   # fine-tuning lr = the training spec's lr x this
 
     def __post_init__(self):
         _check_range("PruneStructured", "amount", self.amount, 0.0, 1.0, high_open=True)
         _check_choice("PruneStructured", "criterion", self.criterion, STRUCTURED_CRITERIA)
+        _check_int("PruneStructured", "calibration_samples", self.calibration_samples, 1, 100_000)
         _check_fine_tune("PruneStructured", self.fine_tune_epochs, self.fine_tune_lr_scale)
 
 

@@ -70,11 +70,10 @@ def float_module(model: Classifier, step_name: str) -> nn.Module:
     """A float32 copy of the model's network; int8 models cannot give one back losslessly."""
     model = require_torch(model, step_name)
     if isinstance(model, Int8Classifier):
+        fmt = model.arch["compression"]["format"]
         raise ValueError(f"{step_name} needs a float model, but this one is already int8-quantised "
-                         "(format " f"{model.arch['compression']['format']}). Put quantisation last "
-                         "in the chain.")
-    module = copy.deepcopy(model.module).float().eval()
-    return module
+                         f"(format {fmt}). Put quantisation last in the chain.")
+    return copy.deepcopy(model.module).float().eval()
 
 
 def base_arch(model: TorchClassifier) -> dict:

@@ -165,18 +165,49 @@ def prune_saliency(model, step: PruneSaliency, ctx: CompressContext) -> Compress
 # freshly built, narrower network of the same kind.
 
 
-def _keep(weight: torch.Tensor, amount: float, criterion: str) -> torch.Tensor:
-    flat = weight.detach().reshape(weight.shape[0], -1)
-    score = flat.norm(p=2 if criterion == "l2" else 1, dim=1)
-    n_keep = max(1, int(round((1 - amount) * weight.shape[0])))
+def _top(score: torch.Tensor, amount: float) -> torch.Tensor:
+    n_keep = max(1, int(round((1 - amount) * score.numel())))
     return torch.sort(torch.topk(score, n_keep).indices).values
 
 
+def unit_scores(layers: list[nn.Module], criterion: str, module: nn.Module | None = None,
+                X: np.ndarray | None = None) -> list[torch.Tensor]:
+    """One score per output unit of every layer but the last (higher = keep)."""
+    if criterion in ("l1", "l2"):
+        p = 2 if criterion == "l2" else 1
+        return [m.weight.detach().reshape(m.weight.shape[0], -1).norm(p=p, dim=1) for m in layers[:-1]]
+    # activation: mean ReLU output of each unit on X (every hidden Linear/Conv is followed by a
+    # ReLU in these networks) times the norm of the weights that carry it to the next layer.
+    means: dict[int, torch.Tensor] = {}
+    hooks = [m.register_forward_hook(
+        lambda mod, inp, out, i=i: means.__setitem__(
+            i, out.detach().clamp(min=0).transpose(0, 1).reshape(out.shape[1], -1).mean(dim=1)))
+        for i, m in enumerate(layers[:-1])]
+    try:
+        with torch.inference_mode():
+            module.eval()(torch.from_numpy(np.ascontiguousarray(X)))
+    finally:
+        for h in hooks:
+            h.remove()
+    scores = []
+    for i, m in enumerate(layers[:-1]):
+        nxt = layers[i + 1].weight.detach()
+        units = m.weight.shape[0]
+        # (out, units, rest): a conv feeding a Linear owns hw consecutive inputs per channel
+        outgoing = nxt.reshape(nxt.shape[0], units, -1).norm(dim=(0, 2))
+        scores.append(means[i] * outgoing)
+    return scores
+
+
 def structured_prune(module: nn.Module, spec: ModelSpec, arch: dict, amount: float,
-                     criterion: str) -> tuple[nn.Module, ModelSpec]:
-    """A narrower copy of an MLP or SmallCNN with ``amount`` of each hidden layer's units removed."""
+                     criterion: str, X: np.ndarray | None = None) -> tuple[nn.Module, ModelSpec]:
+    """A narrower copy of an MLP or SmallCNN with ``amount`` of each hidden layer's units removed.
+
+    Scores are computed on the trained network before anything is removed; ``X`` (calibration
+    rows) is needed for the activation criterion.
+    """
     layers = [m for _, m in linear_like(module)]  # convs then linears, in forward order
-    keeps_out = [_keep(m.weight, amount, criterion) for m in layers[:-1]]
+    keeps_out = [_top(s, amount) for s in unit_scores(layers, criterion, module, X)]
     keeps_out.append(torch.arange(layers[-1].weight.shape[0]))
     if isinstance(module, MLP):
         new_spec = dataclasses.replace(spec, hidden=tuple(len(k) for k in keeps_out[:-1]))
@@ -208,11 +239,15 @@ def prune_structured(model, step: PruneStructured, ctx: CompressContext) -> Comp
     module = float_module(model, "PruneStructured")
     spec = ModelSpec.from_dict(model.arch["spec"])
     ctx.on_progress(0.05, "removing neurons and rebuilding smaller layers")
-    new, new_spec = structured_prune(module, spec, model.arch, step.amount, step.criterion)
+    rows = np.random.default_rng(0).permutation(len(ctx.data.y_train))[: step.calibration_samples]
+    new, new_spec = structured_prune(module, spec, model.arch, step.amount, step.criterion,
+                                     ctx.data.X_train[rows])
     before = sum(p.numel() for p in module.parameters())
     after = sum(p.numel() for p in new.parameters())
+    how = ("mean activation on " f"{len(rows)} training rows x norm of outgoing weights"
+           if step.criterion == "activation" else f"{step.criterion.upper()} norm of incoming weights")
     notes = [f"Structured pruning removed {step.amount:.0%} of the units of every hidden layer "
-             f"(ranked by the {step.criterion.upper()} norm of their incoming weights) and rebuilt "
+             f"(ranked by {how}) and rebuilt "
              f"the network as {new_spec.to_dict()}: {before:,} -> {after:,} parameters, dense fp32."]
     if step.fine_tune_epochs:
         notes.append(fine_tune(new, ctx, step.fine_tune_epochs, step.fine_tune_lr_scale))
