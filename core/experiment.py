@@ -12,7 +12,7 @@ from . import compress as compress_mod
 from .data import Dataset, load
 from .measure import Metrics, environment, how_measured, measure
 from .models.base import Classifier
-from .specs import CandidateSpec, ExperimentSpec, MeasureSpec
+from .specs import CandidateSpec, ExperimentSpec, LanguageExperimentSpec, MeasureSpec
 from .train import fit_classical, fit_neural
 from .train.loop import Progress, StopCheck, TechniqueUnavailable, TrainHistory
 
@@ -118,7 +118,13 @@ def run(spec: ExperimentSpec, on_progress: Progress | None = None,
     """Run every candidate of ``spec`` in order; a failing candidate is recorded, not raised.
 
     Data problems (`core.data.DataError`) are raised: without data there is nothing to compare.
+    A `LanguageExperimentSpec` is handed to the language-modelling runner (core/lm), which
+    returns a `core.lm.LanguageResult` with the same shape (results, to_dict()).
     """
+    if isinstance(spec, LanguageExperimentSpec):
+        from .lm import run_language  # core.lm imports this module (ModelCache)
+
+        return run_language(spec, on_progress, should_stop, cache)
     on_progress = on_progress or (lambda f, m: None)
     should_stop = should_stop or (lambda: False)
     cache = cache if cache is not None else ModelCache()
