@@ -140,8 +140,12 @@ def pruning() -> None:
         "makes the dense matrices really smaller, but costs more accuracy at the same sparsity.")
     st.latex(r"m_{ij}=\left[\,|w_{ij}|\ge\theta\,\right]\qquad\text{vs}\qquad "
              r"m_{i\cdot}=\left[\,\lVert w_{i\cdot}\rVert_2\text{ among the top }k\,\right]")
-    s = st.slider("Sparsity", 0.0, 0.95, 0.5, 0.05, key="pr-sparsity")
-    r = _pruning(s)
+    c1, c2 = st.columns(2)
+    s = c1.slider("Sparsity", 0.0, 0.95, 0.5, 0.05, key="pr-sparsity")
+    criterion = c2.radio("Rank neurons by", learn.CRITERIA, horizontal=True, key="pr-criterion",
+                         format_func={"l2": "L2 norm of incoming weights",
+                                      "activation": "mean activation x outgoing weights"}.get)
+    r = _pruning(s, criterion)
     st.plotly_chart(learn.pruning_figure(r), key="pr-fig")
     st.plotly_chart(learn.sweep_figure(r["sweep"], {"unstructured": "unstructured (weights)",
                                                     "structured": "structured (neurons)"},

@@ -12,7 +12,7 @@ from .distributed import (data_parallel_gradients, gradients_figure, hogwild_fig
 from .optimisation import (regularisation_demo, regularisation_figure, sgd_figure, sgd_paths,
                            valley_loss)
 from .precision import DTYPES, float_formats, long_sum, long_sum_figure, round_to_formats
-from .pruning import (SPARSITIES, pruning_demo, pruning_figure, saliency_demo, saliency_figure,
+from .pruning import (CRITERIA, SPARSITIES, pruning_demo, pruning_figure, saliency_demo, saliency_figure,
                       sweep_figure)
 from .quantisation import (BITS, GROUP_SIZES, error_figure, fake_quantize, histogram_figure,
                            quantisation_demo)
@@ -21,6 +21,6 @@ __all__ = ["SHAPES", "decision_boundaries", "boundary_figure", "data_parallel_gr
            "gradients_figure", "hogwild_simulation", "loss_after_updates", "hogwild_figure",
            "DTYPES", "float_formats", "round_to_formats", "long_sum", "long_sum_figure", "BITS",
            "GROUP_SIZES", "fake_quantize", "quantisation_demo", "histogram_figure", "error_figure",
-           "SPARSITIES", "pruning_demo", "pruning_figure", "sweep_figure", "saliency_demo",
+           "SPARSITIES", "CRITERIA", "pruning_demo", "pruning_figure", "sweep_figure", "saliency_demo",
            "saliency_figure", "TEMPERATURES", "soft_targets", "soft_targets_figure", "valley_loss",
            "sgd_paths", "sgd_figure", "regularisation_demo", "regularisation_figure"]

@@ -12,8 +12,9 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from ..compress.formats import linear_like
 from ..compress.prune import (apply_masks, magnitude_scores, masks_for, saliency_scores,
-                              structured_prune)
+                              structured_prune, unit_scores)
 from ..specs import ModelSpec
 from ._shared import accuracy, digits, digits_mlp, single_threaded
 
@@ -21,19 +22,22 @@ SPARSITIES = (0.0, 0.25, 0.5, 0.7, 0.8, 0.9, 0.95)
 FIRST = "net.0.weight"   # the first Linear of the engine's MLP: (32 hidden, 64 pixels)
 
 
-def _structured(model, amount: float):
-    """The engine's narrower network, its accuracy, and which first-layer rows survived."""
+CRITERIA = ("l2", "activation")   # how structured pruning ranks neurons (core.specs has both)
+_CALIBRATION_ROWS = 256
+
+
+def _structured(model, amount: float, criterion: str, X: np.ndarray):
+    """The engine's narrower network and which first-layer rows (neurons) survived."""
     spec = ModelSpec.from_dict(model.arch["spec"])
-    new, new_spec = structured_prune(model.module, spec, model.arch, amount, "l2")
-    w = model.module.net[0].weight.detach()
-    n_keep = new_spec.hidden[0]
-    kept = torch.topk(w.norm(dim=1), n_keep).indices            # the same L2 ranking the engine uses
-    row_mask = torch.zeros(w.shape[0], dtype=torch.bool)
+    new, new_spec = structured_prune(model.module, spec, model.arch, amount, criterion, X)
+    first = unit_scores([m for _, m in linear_like(model.module)], criterion, model.module, X)[0]
+    kept = torch.topk(first, new_spec.hidden[0]).indices       # the engine keeps the top scores
+    row_mask = torch.zeros(first.numel(), dtype=torch.bool)
     row_mask[kept] = True
     return new, row_mask
 
 
-def _both(sparsity: float, n_total: int, data) -> dict:
+def _both(sparsity: float, n_total: int, data, criterion: str) -> dict:
     """Unstructured (magnitude, per layer) and structured (L2 neuron) pruning at ``sparsity``."""
     module = digits_mlp().module
     masks = masks_for(magnitude_scores(module), sparsity, "layer")
@@ -41,7 +45,8 @@ def _both(sparsity: float, n_total: int, data) -> dict:
     if sparsity == 0.0:
         s_net, rows = digits_mlp().module, torch.ones(module.net[0].out_features, dtype=torch.bool)
     else:
-        s_net, rows = _structured(digits_mlp(), sparsity)
+        X = data.X_train[:_CALIBRATION_ROWS]
+        s_net, rows = _structured(digits_mlp(), sparsity, criterion, X)
     return {"unstructured": accuracy(module, data), "structured": accuracy(s_net, data),
             "unstructured_kept": sum(int(torch.count_nonzero(p)) for p in module.parameters()) / n_total,
             "structured_kept": sum(p.numel() for p in s_net.parameters()) / n_total,
@@ -49,30 +54,34 @@ def _both(sparsity: float, n_total: int, data) -> dict:
 
 
 @single_threaded
-def pruning_demo(sparsity: float = 0.5) -> dict:
+def pruning_demo(sparsity: float = 0.5, criterion: str = "l2") -> dict:
     """Unstructured magnitude pruning and structured (neuron) pruning at ``sparsity``.
 
+    ``criterion`` ranks neurons for structured pruning: "l2" (norm of incoming weights) or
+    "activation" (mean activation on training rows x norm of outgoing weights).
     Returns ``weights`` (32, 64) of the first layer, ``unstructured_mask`` and ``structured_mask``
     (32, 64) bool (True = kept), the accuracies at this sparsity and ``sweep``: accuracy and
     share of parameters kept at each of ``SPARSITIES`` for both methods (no fine-tuning).
     """
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must be in [0, 1); got {sparsity}")
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {', '.join(CRITERIA)}; got {criterion!r}")
     data = digits()
     base = digits_mlp()
     weights = base.module.net[0].weight.detach().numpy().copy()
     n_total = sum(p.numel() for p in base.module.parameters())
-    points = [_both(s, n_total, data) for s in SPARSITIES]
+    points = [_both(s, n_total, data, criterion) for s in SPARSITIES]
     sweep = {"sparsity": list(SPARSITIES)}
     for key in ("unstructured", "structured", "unstructured_kept", "structured_kept"):
         sweep[key] = [p[key] for p in points]
-    now = _both(sparsity, n_total, data)
+    now = _both(sparsity, n_total, data, criterion)
     return {"sparsity": sparsity, "weights": weights, "unstructured_mask": now["mask"].numpy(),
             "structured_mask": np.repeat(now["rows"].numpy()[:, None], weights.shape[1], axis=1),
             "accuracy": {"unpruned": accuracy(base.module, data),
                          "unstructured": now["unstructured"], "structured": now["structured"]},
             "kept": {"unstructured": now["unstructured_kept"], "structured": now["structured_kept"]},
-            "sweep": sweep}
+            "sweep": sweep, "criterion": criterion}
 
 
 def pruning_figure(result: dict) -> go.Figure:
@@ -156,5 +165,5 @@ def saliency_figure(result: dict) -> go.Figure:
     return fig
 
 
-__all__ = ["SPARSITIES", "pruning_demo", "pruning_figure", "sweep_figure", "saliency_demo",
+__all__ = ["SPARSITIES", "CRITERIA", "pruning_demo", "pruning_figure", "sweep_figure", "saliency_demo",
            "saliency_figure"]
