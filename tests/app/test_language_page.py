@@ -1,0 +1,33 @@
+"""Language models page: trains a small GPT and an n-gram on a slice and shows their samples."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from .conftest import REPO, wait_for
+
+
+@pytest.mark.slow  # trains a GPT for 5 s and times 3 models: about 50 s on 2 busy cores
+def test_language_page_trains_both_models_and_shows_samples():
+    at = AppTest.from_file(str(REPO / "pages/language.py"), default_timeout=30).run()
+    assert not at.exception
+    at.select_slider(key="lm-corpus-chars").set_value(20_000)
+    at.slider(key="lm-gpt-l").set_value(1)
+    at.select_slider(key="lm-gpt-d").set_value(32)
+    at.select_slider(key="lm-gpt-h").set_value(2)
+    at.select_slider(key="lm-gpt-t").set_value(16)
+    at.slider(key="lm-gpt-s").set_value(5)
+    at.slider(key="lm-ngram-n").set_value(3)
+    at.slider(key="lm-nsample").set_value(20)
+    at.run()
+    assert not at.exception
+    at.button[0].click().run()
+    wait_for(at, lambda a: len(a.code) >= 3, timeout=240)
+    assert not at.exception and not at.error
+    names = [m.value for m in at.markdown]
+    for name in ("**GPT**", "**GPT int8**", "**3-gram**"):
+        assert name in names, names
+    samples = [c.value for c in at.code]
+    assert all(s.startswith("The ") and len(s) == len("The ") + 20 for s in samples)
+    table = at.dataframe[0].value
+    assert list(table["Model"]) == ["GPT", "GPT int8", "3-gram"]
+    assert (table["Bits/char"] > 0).all()
