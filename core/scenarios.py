@@ -84,7 +84,8 @@ def _missing(records: Records, names: Sequence[str]) -> list[str]:
 
 
 def _close(a: float, b: float) -> bool:
-    return abs(100 * (a - b)) <= TOLERANCE_POINTS
+    """Within the tolerance; rounded so 0.96 - 0.97 (-0.01000000000000001) counts as 1 point."""
+    return round(abs(100 * (a - b)), 9) <= TOLERANCE_POINTS
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,7 +182,7 @@ def narrate_shrink(records: Records) -> list[str]:
             f"{_points(delta)} {'more' if delta > 0 else 'less'}")
         out.append(f"{name}: {shrink:.1f}x smaller on disk, {change} accuracy ({_pct(r['accuracy'])}), "
                    f"{_times(r['latency_ms_p50'], base['latency_ms_p50'], 'slower', 'faster')} at batch 1.")
-        if shrink >= 4.0 and delta >= -TOLERANCE_POINTS / 100:
+        if shrink >= 4.0 and (delta >= 0 or _close(r["accuracy"], base["accuracy"])):
             winners.append((name, shrink, delta))
     if winners:
         name, shrink, delta = max(winners, key=lambda w: (w[2], w[1]))
