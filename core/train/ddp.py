@@ -138,7 +138,13 @@ def _train_rank(local: nn.Module, X, y, spec: TrainSpec, rank: int, world: int, 
         dist.all_reduce(t)
         return t.tolist()
 
-    ctx = WorkerContext(rank=rank, world=world, all_sum=all_sum, device=device)
+    def all_sum_async(values: list[float]):
+        t = torch.tensor(values, dtype=torch.float64, device=device)
+        work = dist.all_reduce(t, async_op=True)
+        return lambda: (work.wait(), t.tolist())[1]
+
+    ctx = WorkerContext(rank=rank, world=world, all_sum=all_sum, all_sum_async=all_sum_async,
+                        device=device)
     if mode == "ddp":
         ctx.forward = DistributedDataParallel(local, device_ids=[device.index] if device.type == "cuda" else None)
     else:

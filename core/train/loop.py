@@ -85,6 +85,10 @@ class WorkerContext:
     forward: nn.Module | None = None      # what the forward pass calls (DDP's wrapper); None: module
     # Sums a short vector over ranks (DDP, local SGD); None means no coordination (alone, Hogwild).
     all_sum: Callable[[list[float]], list[float]] | None = None
+    # The same, started without waiting; the returned function waits for the sums. The per-step
+    # stop/divergence flags travel this way, overlapped with the backward pass, so they add no
+    # synchronisation point of their own to a DDP step.
+    all_sum_async: Callable[[list[float]], Callable[[], list[float]]] | None = None
     after_step: Callable[[nn.Module, int], None] | None = None  # local SGD's periodic averaging
     epoch_end: Callable[[nn.Module], None] | None = None        # local SGD: average before evaluating
     split_batch: bool = True      # spec.batch_size is the global batch, split over ranks (DDP)
@@ -251,7 +255,7 @@ def train_module(module: nn.Module, X: np.ndarray, y: np.ndarray, spec: TrainSpe
     best_val, best_state, since_best = math.inf, None, 0
     first_loss: float | None = None
     step = 0
-    done = dict(history=history, start=0.0, pruner=pruner, ctx=ctx)
+    done = dict(history=history, start=0.0, pruner=pruner, ctx=ctx, lr=spec.lr)
     start = done["start"] = time.perf_counter()
     module.train()
     for epoch in range(1, spec.epochs + 1):
@@ -267,20 +271,9 @@ def train_module(module: nn.Module, X: np.ndarray, y: np.ndarray, spec: TrainSpe
             value = total.item()
             bad = not math.isfinite(value) or (first_loss is not None and value > _EXPLODE_FACTOR * first_loss)
             stop = should_stop()
-            if ctx.all_sum is not None:  # every rank must take the same branch or DDP hangs
-                stop, bad = (v > 0 for v in ctx.all_sum([float(stop), float(bad)]))
-            if bad:
-                history.stop_reason = "diverged"
-                kept = f"the weights from the end of epoch {good_epoch}" if good_epoch else "the initial weights"
-                history.message = (f"Training diverged in epoch {epoch} at step {step + 1} (loss "
-                                   f"{value:.3g}); {kept} were kept. Lower the learning rate "
-                                   f"(now {spec.lr:g}) or turn on gradient clipping.")
-                if ctx.halt is not None:
-                    ctx.halt()
-                return _finish(module, done, good_state)
-            if stop:
-                history.stop_reason, history.message = "cancelled", f"Stopped in epoch {epoch}."
-                return _finish(module, done, None)
+            pending = ctx.all_sum_async([float(stop), float(bad)]) if ctx.all_sum_async else None
+            if pending is None and (bad or stop):
+                return _halt(module, done, bad, epoch, step, value, good_epoch, good_state)
             if first_loss is None:
                 first_loss = max(value, 1e-3)
             opt.zero_grad(set_to_none=True)
@@ -289,6 +282,10 @@ def train_module(module: nn.Module, X: np.ndarray, y: np.ndarray, spec: TrainSpe
                 scaler.unscale_(opt)
             else:
                 total.backward()
+            if pending is not None:  # every rank takes the same branch, or DDP would hang
+                stop, bad = (v > 0 for v in pending())
+                if bad or stop:
+                    return _halt(module, done, bad, epoch, step, value, good_epoch, good_state)
             if spec.grad_clip:
                 nn.utils.clip_grad_norm_(module.parameters(), spec.grad_clip)
             if scaler is not None:
@@ -341,6 +338,23 @@ def train_module(module: nn.Module, X: np.ndarray, y: np.ndarray, spec: TrainSpe
     if spec.early_stopping_patience and best_state is not None:
         return _finish(module, done, best_state)
     return _finish(module, done, None)
+
+
+def _halt(module: nn.Module, done: dict, diverged: bool, epoch: int, step: int, value: float,
+          good_epoch: int, good_state: dict | None) -> TrainHistory:
+    """End the run early: divergence (restoring the last good weights) or Stop."""
+    history, ctx = done["history"], done["ctx"]
+    if not diverged:
+        history.stop_reason, history.message = "cancelled", f"Stopped in epoch {epoch}."
+        return _finish(module, done, None)
+    kept = f"the weights from the end of epoch {good_epoch}" if good_epoch else "the initial weights"
+    history.stop_reason = "diverged"
+    history.message = (f"Training diverged in epoch {epoch} at step {step + 1} (loss {value:.3g}); "
+                       f"{kept} were kept. Lower the learning rate (now {done['lr']:g}) or turn on "
+                       "gradient clipping.")
+    if ctx.halt is not None:
+        ctx.halt()
+    return _finish(module, done, good_state)
 
 
 def _finish(module: nn.Module, done: dict, state: dict | None) -> TrainHistory:

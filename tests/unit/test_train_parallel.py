@@ -97,3 +97,14 @@ def test_stop_cancels_the_run_and_leaves_no_orphans():
         on_progress=lambda f, m: progress.append(f), should_stop=lambda: len(progress) >= 1)
     assert h.stop_reason == "cancelled" and len(h.epochs) < 200
     assert not _workers_alive()
+
+
+def test_ddp_ranks_agree_to_stop_on_divergence():
+    X, y = _blobs()
+    module = MLP(10, 3, (32,))
+    h = PARALLEL_TRAINERS["ddp"](module, X * 50, y, TrainSpec(optimizer="sgd", lr=9.0, epochs=4,
+                                                              parallel="ddp", n_workers=2))
+    assert h.stop_reason == "diverged" and "were kept" in h.message
+    assert h.setup["replicas_identical"]  # both ranks stopped at the same step, no hang
+    assert all(torch.isfinite(p).all() for p in module.parameters())
+    assert not _workers_alive()
