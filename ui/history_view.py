@@ -126,7 +126,8 @@ def manage_run(store: RunStore, run: Run) -> None:
         if b2.button("Re-run from its settings", key=f"rerun-{s.id}", disabled=s.kind != "experiment"):
             _rerun(run)
         confirm_key = f"confirm-delete-{s.id}"
-        if b3.button("Delete…", key=f"delete-{s.id}"):
+        if b3.button("Delete…", key=f"delete-{s.id}", disabled=s.active,
+                     help="Stop a running job before deleting its run." if s.active else None):
             st.session_state[confirm_key] = True
         if st.session_state.get(confirm_key):
             st.warning(f"Delete run **{s.name}** and its {len(run.artifacts)} model files? This cannot be undone.")
@@ -171,6 +172,8 @@ def _artifact_buttons(store: RunStore, run: Run) -> None:
         st.download_button(f"{names.get(ref.idx, ref.idx)}: {ref.filename} ({ref.size_bytes:,} bytes){extra}",
                            data=ref.read_verified, file_name=f"{run.id}-{ref.idx}-{ref.filename}",
                            key=f"dl-{run.id}-{ref.idx}-{ref.filename}")
+        for note in ref.meta.get("notes", []):
+            st.caption(note)
     neural = sorted({a.idx for a in run.artifacts if a.filename == "model.safetensors"} -
                     {a.idx for a in run.artifacts if a.role == "onnx"})
     if neural and st.button("Export the torch models to ONNX (checked with onnxruntime)", key=f"onnx-{run.id}"):

@@ -188,3 +188,36 @@ def test_evaluate_import_measures_with_the_shared_harness(nets, digits):
     assert record["accuracy"] == pytest.approx(accuracy_score(digits.y_test, nets["mlp"].predict(digits.X_test)))
     assert record["size_bytes"] == len(files["model.safetensors"]) + len(files["architecture.json"])
     assert result.to_dict()["spec"]["import"]["sha256"] == imported.sha256
+
+
+class _FixedBatch(torch.nn.Module):
+    """Traces to a graph with the example's batch size baked in (as some transformers do)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(64, 10)
+        self.bias = torch.nn.Parameter(torch.zeros(1, 10))
+
+    def forward(self, x):
+        return self.lin(x) + self.bias.expand(2, 10)  # 2 = the exporter's example batch
+
+
+def test_onnx_graph_that_fails_in_onnxruntime_is_reported_not_shipped(digits):
+    from core.models.neural import TorchClassifier
+
+    exported = onnx_export(TorchClassifier(_FixedBatch(), {}, "large"), digits.X_test, digits.y_test, FAST)
+    assert not exported.available and not exported.onnx_bytes
+    assert "does not run in onnxruntime" in exported.reason
+
+
+def test_onnx_of_a_compressed_variant_says_its_storage_is_not_carried_over(nets, digits):
+    from core.models.neural import TorchClassifier
+
+    class Packed(TorchClassifier):  # stands in for int4 / bitmask-sparse classifiers
+        pass
+
+    model = nets["mlp"]
+    exported = onnx_export(Packed(model.module, model.arch, "compressed"), digits.X_test, digits.y_test, FAST)
+    assert exported.available and exported.check.ok
+    assert "dense float32" in exported.notes[0]
+    assert onnx_export(model, digits.X_test, digits.y_test, FAST).notes == ()
