@@ -22,6 +22,9 @@ TABLE_FORMATS = {
 
 def show_results(result: ExperimentResult, key: str = "results") -> None:
     records = [r.to_record() for r in result.results]
+    d = result.dataset
+    st.caption(f"Results on **{d['name']}**: {d['n_train']} training rows, {d['n_test']} test rows, "
+               f"{d['n_features']} features, {d['n_classes']} classes.")
     _show_problems(result)
     done = report.measured(records)
     if not done:

@@ -12,6 +12,14 @@ def app_url(tmp_path_factory):
         yield url
 
 
+@pytest.fixture(scope="module")
+def fresh_app_url(tmp_path_factory):
+    """A server of this module's own, so its first request can be a deep link."""
+    home = tmp_path_factory.mktemp("fresh-home")
+    with streamlit_server(home, home / "server.log") as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def chromium_browser():
     with sync_playwright() as pw:
