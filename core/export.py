@@ -136,6 +136,12 @@ def _run_section(run: dict) -> str:
     out.append(f"<pre>{html.escape(json.dumps(run.get('spec', {}), indent=2, sort_keys=True))}</pre>")
     if run.get("timings"):
         out.append(_table([{f"{k} (s)": v for k, v in run["timings"].items()}]))
+    if run.get("artifacts"):
+        names = {i: r["name"] for i, r in enumerate(run.get("records", []))}
+        out.append("<h3>Model files</h3>")
+        out.append(_table([{"model": names.get(a["candidate"], a["candidate"]), "file": a["filename"],
+                            "size (bytes)": a["size_bytes"], "sha256": a["sha256"]}
+                           for a in run["artifacts"]]))
     out.append("<h3>Environment</h3>")
     out.append(_table([{"key": k, "value": v} for k, v in (run.get("environment") or {}).items()]))
     return "\n".join(out)

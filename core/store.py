@@ -217,7 +217,9 @@ class Run:
                 "created_at": s.created_at, "finished_at": s.finished_at, "tags": list(s.tags),
                 "spec": self.spec, "dataset": self.dataset, "records": self.records,
                 "environment": self.environment, "how_measured": self.how_measured,
-                "timings": self.timings, "cancelled": s.status == "cancelled"}
+                "timings": self.timings, "cancelled": s.status == "cancelled",
+                "artifacts": [{"candidate": a.idx, "filename": a.filename, "role": a.role,
+                               "size_bytes": a.size_bytes, "sha256": a.sha256} for a in self.artifacts]}
 
 
 # --------------------------------------------------------------------------------------------

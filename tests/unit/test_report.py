@@ -55,6 +55,8 @@ def test_html_report_is_offline_with_one_plotlyjs_and_every_chart(runs):
         assert f"Run: {r['name']}" in page and r["how_measured"][:60] in page
         assert r["environment"]["torch"] in page
     assert page.count("&quot;kind&quot;: &quot;tiny_mlp&quot;") == 2  # each run's spec, escaped
+    for r in runs:  # and the checksum of every stored model file
+        assert all(a["sha256"] in page for a in r["artifacts"]) and len(r["artifacts"]) == 3
 
 
 def test_csv_round_trip_keeps_every_number(runs):
