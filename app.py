@@ -16,11 +16,23 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\..
 
 st.set_page_config(page_title="Tradeoff Lab", page_icon=":material/balance:", layout="wide")
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/data.py", title="Data", icon=":material/table_view:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/bar_chart:"),
-]
+PAGES = {
+    "Compare models": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/data.py", title="Data", icon=":material/table_view:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/bar_chart:"),
+        st.Page("pages/compress.py", title="Compress", icon=":material/compress:"),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/language.py", title="Language models", icon=":material/text_fields:"),
+    ],
+    "Keep and share": [
+        st.Page("pages/history.py", title="History", icon=":material/history:"),
+    ],
+    "Teach": [
+        st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
+        st.Page("pages/scenarios.py", title="Scenarios", icon=":material/auto_stories:"),
+    ],
+}
 
 page = st.navigation(PAGES)
 

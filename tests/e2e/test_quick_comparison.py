@@ -14,7 +14,8 @@ ASSETS = REPO / "assets"
 def test_navigation_lists_each_page_once(app_tab):
     links = [t.strip() for t in app_tab.get_by_test_id("stSidebarNav").locator("a").all_inner_texts()]
     assert sorted(links) == sorted(set(links))
-    for title in ("Home", "Data", "Compare"):
+    for title in ("Home", "Data", "Compare", "Compress", "Train", "Language models", "History",
+                  "Learn", "Scenarios"):
         assert sum(title in link for link in links) == 1, links
 
 
