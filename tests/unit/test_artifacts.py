@@ -221,3 +221,26 @@ def test_onnx_of_a_compressed_variant_says_its_storage_is_not_carried_over(nets,
     assert exported.available and exported.check.ok
     assert "dense float32" in exported.notes[0]
     assert onnx_export(model, digits.X_test, digits.y_test, FAST).notes == ()
+
+
+def test_cli_imports_onnx_and_asks_approval_for_untrusted_skops(nets, digits, tmp_path, capsys):
+    from core.__main__ import main
+    from core.store import RunStore
+
+    home = tmp_path / "home"
+    onnx_file = tmp_path / "whatever.bin"  # the name says nothing; the content is ONNX
+    onnx_file.write_bytes(onnx_export(nets["mlp"], digits.X_test, digits.y_test, FAST).onnx_bytes)
+    assert main(["--home", str(home), "import", str(onnx_file), "--dataset", "digits", "--threads", "1"]) == 0
+    (summary,) = RunStore(home).list_runs()
+    assert summary.kind == "import" and summary.models == ("imported onnx",)
+    assert summary.best_accuracy == pytest.approx(accuracy_score(digits.y_test, nets["mlp"].predict(digits.X_test)))
+    capsys.readouterr()
+
+    forest, _ = fit_classical(RandomForestSpec(n_estimators=2), digits)
+    skops_file = tmp_path / "forest.skops"
+    skops_file.write_bytes(forest.artifact()["model.skops"])
+    assert main(["--home", str(home), "import", str(skops_file), "--dataset", "digits"]) == 2
+    assert "--trust sklearn.tree._tree.Tree" in capsys.readouterr().err
+    assert main(["--home", str(home), "import", str(skops_file), "--dataset", "digits",
+                 "--trust", "sklearn.tree._tree.Tree", "--threads", "1"]) == 0
+    assert len(RunStore(home).list_runs()) == 2
