@@ -95,7 +95,9 @@ BIG, TINY, LINEAR = "Large MLP 512x512", "Tiny MLP 16", "Logistic regression"
 
 
 def _bigger_spec(measure: MeasureSpec) -> ExperimentSpec:
-    train = TrainSpec(optimizer="adam", lr=1e-3, epochs=20, batch_size=32, validation_fraction=0.1)
+    # 10 epochs of 6 steps at lr 3e-3: enough for both networks to converge on 358 rows, and
+    # cheap enough to run while someone waits.
+    train = TrainSpec(optimizer="adam", lr=3e-3, epochs=10, batch_size=64, validation_fraction=0.1)
     return ExperimentSpec(DatasetSpec("breast_cancer", test_fraction=0.3, seed=0), (
         CandidateSpec(BIG, MLPSpec(hidden=(512, 512)), train),
         CandidateSpec(TINY, TinyMLPSpec(hidden=(16,)), train),
