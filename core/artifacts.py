@@ -31,7 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .models.base import Classifier, ParamCounts
-from .models.classical import _COUNTERS, SklearnClassifier, _array_bytes
+from .models.classical import _COUNTERS, SklearnClassifier
 from .models.neural import TorchClassifier, build_module
 from .specs import DatasetSpec, MeasureSpec, ModelSpec
 
