@@ -19,6 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import torch  # noqa: E402
+
 from core.lm import run_language  # noqa: E402
 from core.measure import environment  # noqa: E402
 from core.specs import (CorpusSpec, GPTSpec, LanguageExperimentSpec, LMCandidateSpec,  # noqa: E402
@@ -39,6 +41,8 @@ def main() -> int:
     ap.add_argument("--block", type=int, default=64)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads for training and timing; "
+                    "on cores busy with other work 1 is faster (2 OpenMP threads spin at barriers)")
     ap.add_argument("--steps", type=int, default=3000, help="schedule length (training stops at "
                     "--seconds if that comes first)")
     args = ap.parse_args()
@@ -51,7 +55,9 @@ def main() -> int:
                           LMTrainSpec(lr=args.lr, max_steps=args.steps, max_seconds=args.seconds,
                                       batch_size=args.batch, warmup_steps=30, eval_every=50,
                                       precision="bf16", schedule="cosine"))
-    measure = LMMeasureSpec(min_repeats=30, min_seconds=0.5, max_seconds=2.0, sample_chars=120)
+    torch.set_num_threads(args.threads)
+    measure = LMMeasureSpec(n_threads=args.threads, min_repeats=30, min_seconds=0.5, max_seconds=2.0,
+                            sample_chars=120)
     spec = LanguageExperimentSpec(CorpusSpec(), tuple(ngrams) + (gpt,), measure)
 
     load_before = os.getloadavg()

@@ -25,19 +25,28 @@ TEXT = ("the cat sat on the mat. the dog sat on the log. a cat and a dog met on 
 
 
 @pytest.fixture(scope="module")
-def corpus():
-    return load_corpus(CorpusSpec(max_chars=30_000))
+def corpus(tmp_path_factory):
+    """A small, very regular text (3,200 characters) that a tiny GPT learns in seconds."""
+    path = save_text_upload(TEXT.encode(), tmp_path_factory.mktemp("text"))
+    return load_corpus(CorpusSpec(name="text", text_path=str(path), validation_fraction=0.125))
 
 
 @pytest.fixture(scope="module")
 def trained(corpus):
-    """A small GPT trained for a fixed number of steps (seeded) on 27 K characters."""
-    torch.set_num_threads(2)
-    train = LMTrainSpec(lr=5e-3, max_steps=150, max_seconds=600, batch_size=16, warmup_steps=10,
-                        eval_every=150, precision="bf16")
-    spec = GPTSpec(n_layer=2, n_head=2, n_embd=48, block_size=32)
-    model, history = fit_gpt(spec, train, corpus.vocab_size, corpus.train_ids, corpus.val_ids)
-    return model, history
+    """A tiny GPT trained for a fixed number of steps (seeded).
+
+    One thread: on a machine whose cores are busy, two OpenMP threads spin at every barrier and
+    train several times slower than one.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train = LMTrainSpec(lr=1e-2, max_steps=120, max_seconds=600, batch_size=16, warmup_steps=5,
+                            eval_every=120, precision="bf16")
+        spec = GPTSpec(n_layer=2, n_head=2, n_embd=32, block_size=32)
+        return fit_gpt(spec, train, corpus.vocab_size, corpus.train_ids, corpus.val_ids)
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_causal_mask_later_tokens_do_not_change_earlier_logits():
@@ -114,11 +123,11 @@ def test_upload_rules(tmp_path):
 
 def test_int8_quantisation_keeps_bits_per_char_within_0_05(trained, corpus):
     model, history = trained
-    ids = corpus.val_ids[:2_000]
+    ids = corpus.val_ids
     bits, _ = model.score(ids)
     freq = np.bincount(corpus.train_ids, minlength=corpus.vocab_size) / len(corpus.train_ids)
     unigram_bits = -np.sum(freq[freq > 0] * np.log2(freq[freq > 0]))
-    assert bits < unigram_bits - 0.3, "the model has not learned to use its context"
+    assert bits < unigram_bits - 1.0, "the model has not learned to use its context"
     q = compress_lm(model, LMQuantizeInt8(), None).model
     assert isinstance(q, Int8GPT) and not isinstance(model, Int8GPT)
     q_bits, _ = q.score(ids)
@@ -137,6 +146,7 @@ def test_head_and_mlp_pruning_really_shrinks(trained, corpus):
     assert [b.attn.n_head for b in model.module.blocks] == [2, 2]          # input untouched
     assert out.nominal == {"heads_removed_fraction": 0.5, "mlp_removed_fraction": 0.5}
     assert pruned.next_probs(corpus.val_ids[None, :20]).sum() == pytest.approx(1.0)
+    assert pruned.score(corpus.val_ids)[0] < 6.0                           # still a working model
 
 
 def test_distillation_gives_a_smaller_student(trained, corpus):
