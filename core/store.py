@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 ACTIVE_STATUSES = ("queued", "running")
 FACETS = ("family", "model", "technique")
+# A run owned by a process on another host (a data directory on a shared or remounted disk, a
+# container with a new hostname) cannot be checked; it counts as interrupted once it has not
+# been updated for this long. Progress is written as work advances (each epoch, each model), so
+# an hour of silence means its process is gone.
+FOREIGN_STALE_S = 3600.0
 
 # --------------------------------------------------------------------------------------------
 # Schema. Each migration moves the database from version i to i + 1 inside one transaction
@@ -250,7 +255,7 @@ def _owner_token() -> str:
     return f"{socket.gethostname()}:{pid}:{_process_start_ticks(pid) or '?'}"
 
 
-def _owner_alive(owner: str | None) -> bool:
+def _owner_alive(owner: str | None, updated_at: str | None = None) -> bool:
     if not owner:
         return False
     try:
@@ -259,7 +264,11 @@ def _owner_alive(owner: str | None) -> bool:
     except ValueError:
         return False
     if host != socket.gethostname():
-        return True  # another machine's process (a shared folder): we cannot tell, so leave it
+        try:
+            age = (datetime.now(timezone.utc) - datetime.fromisoformat(updated_at or "")).total_seconds()
+        except ValueError:
+            return False
+        return age < FOREIGN_STALE_S
     if ticks != "?" and os.path.exists("/proc"):
         return _process_start_ticks(pid) == ticks
     try:
@@ -431,9 +440,9 @@ class RunStore:
     def mark_interrupted(self) -> list[str]:
         """Mark queued/running runs whose owning process is gone as interrupted; their ids."""
         with self._tx() as conn:
-            rows = conn.execute("SELECT id, owner, status FROM runs WHERE status IN ('queued','running')"
-                                ).fetchall()
-            dead = [r["id"] for r in rows if not _owner_alive(r["owner"])]
+            rows = conn.execute("SELECT id, owner, updated_at FROM runs WHERE status IN "
+                                "('queued','running')").fetchall()
+            dead = [r["id"] for r in rows if not _owner_alive(r["owner"], r["updated_at"])]
             now = _now()
             for run_id in dead:
                 conn.execute("UPDATE runs SET status='interrupted', finished_at=?, updated_at=?, "

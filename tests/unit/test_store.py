@@ -255,3 +255,16 @@ def test_runs_of_a_dead_process_become_interrupted_but_live_ones_do_not(tmp_path
     assert statuses == {ids[0]: "interrupted", ids[1]: "interrupted", live: "running"}
     assert reopened.get_run(ids[0]).summary.finished_at is not None
     assert "process running it ended" in reopened.get_run(ids[1]).summary.message
+
+
+def test_runs_of_another_host_become_interrupted_only_when_stale(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    store = RunStore(tmp_path)
+    old, recent = (store.create_run(_fake_result(i)["spec"], status="running") for i in range(2))
+    stale = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()
+    with store._tx() as conn:
+        conn.execute("UPDATE runs SET owner='elsewhere:1:1', updated_at=? WHERE id=?", (stale, old))
+        conn.execute("UPDATE runs SET owner='elsewhere:1:1' WHERE id=?", (recent,))
+    assert store.mark_interrupted() == [old]
+    assert store.get_run(recent).summary.status == "running"
