@@ -9,7 +9,7 @@ import streamlit as st
 from core.jobs import Job
 from core.train.loop import Progress, StopCheck
 
-from .state import job_manager, session_id
+from .state import job_manager, run_store, session_id
 
 POLL_SECONDS = 0.5
 
@@ -53,11 +53,17 @@ def follow(state_key: str) -> Job | None:
 
 
 def running_jobs_summary() -> None:
-    """Sidebar lines for every active job (all sessions: they share the same cores)."""
-    active = [j for j in job_manager().jobs() if j.active]
-    if not active:
+    """Sidebar lines for every active job (all sessions: they share the same cores), and for runs
+    that another process (the command line, another server) is recording in the same store."""
+    manager = job_manager()
+    active = [j for j in manager.jobs() if j.active]
+    elsewhere = [r for r in run_store().list_runs(status=("queued", "running"), limit=20)
+                 if manager.job_for_run(r.id) is None]
+    if not active and not elsewhere:
         st.caption("No work running.")
         return
     for job in active:
         mine = " (yours)" if job.owner == session_id() else ""
         st.caption(f":material/hourglass_top: {job.title}{mine}: {job.status}, {job.fraction:.0%}")
+    for r in elsewhere:
+        st.caption(f":material/hourglass_top: {r.name} (started elsewhere): {r.status}, {r.progress:.0%}")

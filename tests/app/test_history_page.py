@@ -150,3 +150,13 @@ def test_onnx_export_of_a_stored_torch_model(store, result):
     onnx = [a for a in store.get_run(run_id).artifacts if a.role == "onnx"]
     assert len(onnx) == 1 and onnx[0].idx == 0 and onnx[0].meta["check"]["ok"]
     assert any("ONNX parity: 100% same class" in d.label for d in at.get("download_button"))
+
+
+def test_every_page_lists_runs_recorded_elsewhere_in_the_sidebar(store):
+    # A run recorded by the command line (not a job of this server) still shows on any page.
+    run_id = store.create_run({"dataset": {"name": "iris"}, "candidates": []}, name="CLI run",
+                              status="running")
+    store.set_progress(run_id, 0.4, "fitting")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert any("CLI run (started elsewhere): running, 40%" in c.value for c in at.sidebar.caption)
