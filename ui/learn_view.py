@@ -128,8 +128,9 @@ def quantisation() -> None:
     left.plotly_chart(learn.histogram_figure(r), key="q-hist")
     right.plotly_chart(learn.error_figure(r), key="q-error")
     acc = r["accuracy"]
-    st.caption(f"Test accuracy with every layer quantised to {bits} bits, groups of {group}: "
-               f"{acc['quantised']:.1%} (float32: {acc['float32']:.1%}).")
+    st.caption(f"Relative error of the whole layer at {bits} bits, groups of {group}: {r['error']:.2%}. "
+               f"Test accuracy with every layer quantised this way: {acc['quantised']:.1%} "
+               f"(float32: {acc['float32']:.1%}).")
 
 
 def pruning() -> None:
@@ -201,6 +202,8 @@ def sgd_and_regularisation() -> None:
     right.plotly_chart(learn.sweep_figure(r["sweep"], {"magnitude": "magnitude |w|",
                                                        "saliency": "saliency |w·g|"},
                                           "Accuracy against sparsity, no fine-tuning"), key="sal-sweep")
+    st.caption(f"Of the weights saliency prunes at {s:.0%}, magnitude would prune {r['agreement']:.0%} "
+               f"too. Gradients from {r['calibration_rows']} training rows.")
 
 
 SECTIONS = {

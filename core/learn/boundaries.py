@@ -83,8 +83,10 @@ def boundary_figure(result: dict) -> go.Figure:
             fig.add_scatter(x=X[:, 0], y=X[:, 1], mode="markers", name=f"{split} points",
                             marker=dict(color=np.where(y == 1, "#08306b", "#67000d"), size=5,
                                         symbol=symbol), showlegend=col == 1, row=1, col=col)
-    fig.update_layout(height=430, margin=dict(t=80, b=30, l=30, r=30),
-                      title=f"Decision boundaries on {result['shape']} (noise {result['noise']:g})")
+    fig.update_layout(height=470, margin=dict(t=110, b=30, l=30, r=30),
+                      title=dict(text=f"Decision boundaries on {result['shape']} (noise "
+                                      f"{result['noise']:g}); black line: P = 0.5", y=0.97),
+                      legend=dict(orientation="h", x=0.0, y=-0.08))
     return fig
 
 

@@ -158,8 +158,7 @@ def saliency_figure(result: dict) -> go.Figure:
         sel = kept == flag
         fig.add_scatter(x=result["abs_weight"][sel], y=result["abs_grad"][sel], mode="markers",
                         name=label, marker=dict(size=4, color=color, opacity=0.6))
-    fig.update_layout(title=f"First layer: |w| against |dL/dw| ({result['sparsity']:.0%} pruned by "
-                            f"|w·g|; {result['agreement']:.0%} of them magnitude would prune too)",
+    fig.update_layout(title=f"First layer: |w| against |dL/dw|, {result['sparsity']:.0%} pruned by |w·g|",
                       xaxis_title="|w| (log)", yaxis_title="|dL/dw| (log)", xaxis_type="log",
                       yaxis_type="log", height=380, margin=dict(t=60, b=40, l=60, r=20))
     return fig

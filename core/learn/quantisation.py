@@ -74,22 +74,23 @@ def histogram_figure(result: dict) -> go.Figure:
     fig = go.Figure()
     fig.add_histogram(x=result["layer_weights"], nbinsx=80, name="all weights of the layer",
                       marker_color="#c6dbef")
-    fig.add_histogram(x=result["weights"], nbinsx=80,
-                      name=f"row {result['row']}, first group of {result['group']}",
-                      marker_color="#08519c")
     # One trace of vertical segments separated by gaps: add_vline per level is O(levels^2) in plotly.
     top = float(np.histogram(result["layer_weights"], bins=80)[0].max())
     grid = np.asarray(result["grid"], dtype=float)
     xs = np.repeat(grid, 3)
-    ys = np.tile([0.0, top, np.nan], len(grid))
+    ys = np.tile([0.0, top * 1.1, np.nan], len(grid))
     xs[2::3] = np.nan
     fig.add_scatter(x=xs, y=ys, mode="lines", name=f"{result['bits']}-bit levels of that group",
                     line=dict(color="#E4572E", width=1), opacity=0.5 if len(grid) > 32 else 0.9,
                     hoverinfo="skip")
-    fig.update_layout(barmode="overlay", height=360, margin=dict(t=60, b=40, l=60, r=20),
-                      title=f"{result['bits']}-bit grid of that group ({len(result['grid'])} levels, "
-                            f"red) over the weights; layer error {result['error']:.1%}",
-                      xaxis_title="weight value", yaxis_title="count")
+    # The group's own weights as a rug above the histogram, so each can be seen against its level.
+    fig.add_scatter(x=result["weights"], y=np.full(len(result["weights"]), top * 1.1),
+                    mode="markers", name=f"row {result['row']}, first group of {result['group']}",
+                    marker=dict(symbol="line-ns-open", size=14, color="#08519c", line_width=2))
+    fig.update_layout(height=360, margin=dict(t=60, b=40, l=60, r=20),
+                      title=f"{result['bits']}-bit grid of one group ({len(grid)} levels)",
+                      xaxis_title="weight value", yaxis_title="count",
+                      legend=dict(orientation="h", x=0.0, y=-0.2))
     return fig
 
 
