@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import statistics
 import sys
 import time
@@ -25,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from core.compress import CompressContext, compress, summarise  # noqa: E402
 from core.data import load  # noqa: E402
 from core.experiment import run  # noqa: E402
-from core.measure import evaluate_accuracy  # noqa: E402
+from core.measure import evaluate_accuracy, measure  # noqa: E402
 from core.specfile import load_spec  # noqa: E402
 
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -52,6 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     spec = load_spec(Path(args.spec))
+    cached: list = []
+
+    def result_data():
+        if not cached:
+            cached.append(load(spec.dataset))
+        return cached[0]
+
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     result = run(spec, on_progress=lambda f, m: print(f"[{f:5.1%}] {m}", file=sys.stderr, flush=True))
     recs = {r.name: r.to_record() for r in result.results}
@@ -96,11 +105,30 @@ def main(argv: list[str] | None = None) -> int:
         summary["targets"].append({"technique": label, "size_ratio": size_ratio, "speedup_b1": speedup,
                                    "accuracy_delta_points": delta, "met": all(checks)})
 
+    # Two threads on a busy 2-core machine pay for every barrier when a thread is descheduled, so
+    # batch-1 figures can swing by 10x with other load. Re-time the same models on one thread,
+    # parent and child back to back, to show how much of a ratio is the model and how much the load.
+    one = dataclasses.replace(m, n_threads=1)
+    print(f"\nBatch-1 p50 re-measured on 1 thread (same models, parent timed right before each; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+    for kind, label, *_ in TARGETS:
+        cand = by_kind.get(kind)
+        if cand is None or recs.get(cand.name, {}).get("status") != "done":
+            continue
+        p1 = measure(result.by_name(cand.parent).model, result_data().X_test, result_data().y_test, one)
+        c1 = measure(result.by_name(cand.name).model, result_data().X_test, result_data().y_test, one)
+        print(f"    {label:<36}{p1.latency_ms_p50:.3f} -> {c1.latency_ms_p50:.3f} ms = "
+              f"{p1.latency_ms_p50 / c1.latency_ms_p50:.2f}x faster; throughput (batch {c1.throughput_batch}) "
+              f"{p1.throughput_sps:,.0f} -> {c1.throughput_sps:,.0f} rows/s")
+        summary.setdefault("one_thread", []).append(
+            {"technique": label, "parent_ms": p1.latency_ms_p50, "child_ms": c1.latency_ms_p50})
+    print()
+
     distill = by_kind.get("distill")
     if distill is not None and distill.parent in recs and recs[distill.parent]["status"] == "done":
         teacher = result.by_name(distill.parent).model
         step = distill.compress[0]
-        data = load(spec.dataset)
+        data = result_data()
         ctx = CompressContext(data, distill.train)
         gains, rows = [], []
         for seed in range(args.seeds):
@@ -126,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         for note in r.get("notes", []):
             if "Sparse (CSR) execution" in note:
                 print(f"\n{r['name']}: {note}")
-    print(f"\nTotal {time.perf_counter() - t0:.0f} s (train {result.timings['train']:.0f} s, compress "
+    print(f"\nLoad average (1 min) {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, "
+          f"on {os.cpu_count()} cores shared with other work.")
+    print(f"Total {time.perf_counter() - t0:.0f} s (train {result.timings['train']:.0f} s, compress "
           f"{result.timings['compress']:.0f} s, measure {result.timings['measure']:.0f} s).")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2, default=str))

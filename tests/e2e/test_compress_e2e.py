@@ -20,6 +20,14 @@ def test_int8_compression_shows_before_and_after(app_tab):
     app_tab.get_by_test_id("stSelectbox").first.click()
     app_tab.get_by_role("option", name="Tiny MLP (PyTorch) — small").click()
     wait_idle(app_tab)
+    app_tab.get_by_text("Model and training settings").click()
+    slider = app_tab.get_by_test_id("stSlider").filter(has_text="Epochs")
+    epochs = slider.get_by_role("slider")
+    epochs.focus()
+    epochs.press("Home")        # 1 epoch
+    epochs.press("ArrowRight")  # 2 epochs: enough for a before/after, quick on a busy machine
+    wait_idle(app_tab)
+    assert slider.get_by_test_id("stSliderThumbValue").inner_text() == "2"
     app_tab.get_by_role("button", name="Compress and measure").click()
     app_tab.get_by_test_id("stMetricValue").nth(3).wait_for(timeout=180_000)
     wait_idle(app_tab, timeout_ms=120_000)
