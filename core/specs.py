@@ -747,7 +747,8 @@ class LMTrainSpec(Spec):
     schedule: str = "cosine"       # none | step | cosine | onecycle, over max_steps
     warmup_steps: int = 50         # linear warm-up before the schedule (not for onecycle)
     max_steps: int = 2000          # optimiser steps at most ...
-    max_seconds: float = 180.0     # ... and wall-clock seconds at most; the schedule assumes max_steps
+    max_seconds: float = 180.0     # ... and wall-clock seconds at most; the schedule follows the
+                                   # limit that comes first (progress = max(steps, seconds) share)
     batch_size: int = 32           # sequences of block_size characters per step
     grad_clip: float = 1.0         # max global grad norm; 0 disables clipping
     precision: str = "bf16"        # autocast dtype for forward/backward

@@ -170,21 +170,26 @@ class LMHistory:
         return {**asdict(self), "throughput_chars_per_s": self.throughput_chars_per_s}
 
 
-def lr_at(step: int, spec: LMTrainSpec) -> float:
-    """Learning rate for optimiser step ``step`` (0-based): linear warm-up, then the schedule."""
+def lr_at(step: int, spec: LMTrainSpec, progress: float | None = None) -> float:
+    """Learning rate for optimiser step ``step`` (0-based): linear warm-up, then the schedule.
+
+    ``progress`` in [0, 1] is how far training is towards whichever limit (steps or seconds)
+    comes first; it defaults to step / max_steps. Following it lets a run cut short by its time
+    limit still finish its decay instead of stopping at the peak rate.
+    """
+    t = min(step / max(1, spec.max_steps) if progress is None else progress, 1.0)
     if spec.schedule == "onecycle":  # up for the first 30 %, then cosine down
-        up = max(1, int(0.3 * spec.max_steps))
-        if step < up:
-            return spec.lr * (0.04 + 0.96 * step / up)
-        t = (step - up) / max(1, spec.max_steps - up)
-        return spec.lr * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+        if t < 0.3:
+            return spec.lr * (0.04 + 0.96 * t / 0.3)
+        return spec.lr * 0.5 * (1 + math.cos(math.pi * (t - 0.3) / 0.7))
     if step < spec.warmup_steps:
         return spec.lr * (step + 1) / spec.warmup_steps
-    t = min((step - spec.warmup_steps) / max(1, spec.max_steps - spec.warmup_steps), 1.0)
+    w = spec.warmup_steps / max(1, spec.max_steps) if progress is None else 0.0
+    t = min(max((t - w) / max(1e-9, 1 - w), 0.0), 1.0)
     if spec.schedule == "cosine":  # down to a tenth of the peak
         return spec.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
-    if spec.schedule == "step":
-        return spec.lr * (0.1 ** int(3 * t if t < 1 else 2))
+    if spec.schedule == "step":  # x0.1 at one third and two thirds
+        return spec.lr * 0.1 ** min(int(3 * t), 2)
     return spec.lr
 
 
@@ -227,8 +232,8 @@ def train_lm(module: nn.Module, train_ids: np.ndarray, val_ids: np.ndarray, spec
     should_stop = should_stop or (lambda: False)
     steps_cap = max_steps if max_steps is not None else spec.max_steps
     seconds_cap = max_seconds if max_seconds is not None else spec.max_seconds
-    sched_spec = spec if steps_cap == spec.max_steps else \
-        LMTrainSpec(**{**spec.to_dict(), "max_steps": steps_cap, "warmup_steps": min(spec.warmup_steps, steps_cap)})
+    sched_spec = spec if steps_cap == spec.max_steps else LMTrainSpec(
+        **{**spec.to_dict(), "max_steps": steps_cap, "warmup_steps": min(spec.warmup_steps, steps_cap)})
     torch.manual_seed(spec.seed)
     gen = torch.Generator().manual_seed(spec.seed)
     block = module.block_size
@@ -251,7 +256,7 @@ def train_lm(module: nn.Module, train_ids: np.ndarray, val_ids: np.ndarray, spec
         if should_stop():
             history.stop_reason, history.message = "cancelled", f"Stopped by the user at step {step}."
             break
-        lr = lr_at(step, sched_spec)
+        lr = lr_at(step, sched_spec, max(step / steps_cap, elapsed / seconds_cap))
         for group in opt.param_groups:
             group["lr"] = lr
         x, y = random_batch(train_t, block, spec.batch_size, gen)
