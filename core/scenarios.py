@@ -249,11 +249,11 @@ FOREST, BOOSTING, MLP = "Random forest", "Gradient boosting", "MLP 256x256"
 
 
 def _forest_spec(measure: MeasureSpec) -> ExperimentSpec:
-    train = TrainSpec(optimizer="adam", lr=1e-3, epochs=25, batch_size=64, validation_fraction=0.1)
-    return ExperimentSpec(DatasetSpec("classification", n_samples=2000, n_features=20, n_classes=3,
+    train = TrainSpec(optimizer="adam", lr=3e-3, epochs=12, batch_size=64, validation_fraction=0.1)
+    return ExperimentSpec(DatasetSpec("classification", n_samples=1500, n_features=20, n_classes=3,
                                       noise=0.03, test_fraction=0.25, seed=0), (
         CandidateSpec(FOREST, RandomForestSpec(n_estimators=100)),
-        CandidateSpec(BOOSTING, HistGradientBoostingSpec(max_iter=100)),
+        CandidateSpec(BOOSTING, HistGradientBoostingSpec(max_iter=60)),
         CandidateSpec(MLP, MLPSpec(hidden=(256, 256)), train),
     ), measure)
 
