@@ -22,7 +22,8 @@ except DataError as exc:
 st.caption(f"Dataset **{dataset_spec.name}**: {len(data.y_train)} training rows, {data.n_features} "
            f"features, {data.n_classes} classes. Change it on the Data page.")
 
-kinds = [k for k, info in MODELS.items() if info.default.is_neural and (not info.needs_images or data.image_shape)]
+kinds = [k for k, info in MODELS.items()
+         if info.default.is_neural and (not info.needs_images or data.image_shape)]
 kind = st.selectbox("Network", kinds, format_func=lambda k: f"{MODELS[k].label} — {MODELS[k].family}",
                     key="tr-kind")
 with st.expander("Network and base training settings (every variant starts from these)"):

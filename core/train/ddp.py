@@ -56,7 +56,8 @@ def train_ddp(module: nn.Module, X: np.ndarray, y: np.ndarray, spec: TrainSpec,
 
 
 def train_local_sgd(module: nn.Module, X: np.ndarray, y: np.ndarray, spec: TrainSpec,
-                    on_progress: Progress | None = None, should_stop: StopCheck | None = None) -> TrainHistory:
+                    on_progress: Progress | None = None,
+                    should_stop: StopCheck | None = None) -> TrainHistory:
     """Local SGD: each rank steps on its own; parameters are averaged every ``spec.sync_every`` steps."""
     return _train_distributed(module, X, y, spec, on_progress, should_stop, "local_sgd")
 
@@ -146,7 +147,8 @@ def _train_rank(local: nn.Module, X, y, spec: TrainSpec, rank: int, world: int, 
     ctx = WorkerContext(rank=rank, world=world, all_sum=all_sum, all_sum_async=all_sum_async,
                         device=device)
     if mode == "ddp":
-        ctx.forward = DistributedDataParallel(local, device_ids=[device.index] if device.type == "cuda" else None)
+        ids = [device.index] if device.type == "cuda" else None
+        ctx.forward = DistributedDataParallel(local, device_ids=ids)
     else:
         def average(module: nn.Module, step: int | None = None) -> None:
             if step is None or step % spec.sync_every == 0:

@@ -16,7 +16,8 @@ import torch.multiprocessing as mp
 from torch import nn
 
 from ..specs import TrainSpec
-from .loop import EpochRecord, Progress, StopCheck, TrainHistory, WorkerContext, cpu_cores, train_module, training_device
+from .loop import (EpochRecord, Progress, StopCheck, TrainHistory, WorkerContext, cpu_cores, train_module,
+                   training_device)
 from .pruning import make_masks
 from .workers import launch, param_sha256, threads_per_worker
 

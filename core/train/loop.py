@@ -269,7 +269,8 @@ def train_module(module: nn.Module, X: np.ndarray, y: np.ndarray, spec: TrainSpe
                 loss = nn.functional.cross_entropy(logits.float(), yb)
             total = loss + spec.l1 * l1_penalty(module) if spec.l1 else loss
             value = total.item()
-            bad = not math.isfinite(value) or (first_loss is not None and value > _EXPLODE_FACTOR * first_loss)
+            bad = not math.isfinite(value) or (first_loss is not None
+                                               and value > _EXPLODE_FACTOR * first_loss)
             stop = should_stop()
             pending = ctx.all_sum_async([float(stop), float(bad)]) if ctx.all_sum_async else None
             if pending is None and (bad or stop):

@@ -78,7 +78,8 @@ def training_table(records: Sequence[dict], target: float) -> list[dict]:
         last = (h.get("epochs") or [{}])[-1]
         ttt = time_to_accuracy(r, target) if h.get("epochs") else None
         rows.append({
-            "Variant": r["name"], "Status": r.get("status") if not r.get("error") else f"{r['status']}: {r['error']}",
+            "Variant": r["name"],
+            "Status": r.get("status") if not r.get("error") else f"{r['status']}: {r['error']}",
             "Precision": s.get("precision"), "Parallel": s.get("parallel"), "Workers": s.get("n_workers"),
             "Threads per worker": s.get("threads_per_worker"), "Batch per worker": s.get("batch_per_worker"),
             "Epochs run": len(h.get("epochs") or []),
@@ -161,7 +162,8 @@ def regularisation_view(model, X_train: np.ndarray, y_train: np.ndarray, X_test:
     test_acc = float((model.predict(X_test) == y_test).mean())
     return {"edges": edges.tolist(), "counts": counts.tolist(), "n_weights": int(values.size),
             "near_zero_fraction": float((np.abs(values) < near_zero).mean()), "near_zero": near_zero,
-            "train_accuracy": train_acc, "test_accuracy": test_acc, "gap_points": 100 * (train_acc - test_acc)}
+            "train_accuracy": train_acc, "test_accuracy": test_acc,
+            "gap_points": 100 * (train_acc - test_acc)}
 
 
 def weight_histogram_figure(views: dict[str, dict]) -> go.Figure:

@@ -5,14 +5,17 @@ Streamlit's is unsafe) as daemons, so they die with the parent. Each worker repo
 queue: ``("progress", rank, (fraction, message))``, ``("done", rank, payload)`` or
 ``("error", rank, traceback)``. The parent relays progress, turns its ``should_stop()`` into a
 shared stop event, and on any error, Stop or exception terminates every worker still alive
-before it returns: no orphan processes.
+before it returns: no orphan processes. A worker whose parent dies (even by SIGKILL) exits
+within a second.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import queue as queue_mod
 import socket
+import threading
 import time
 import traceback
 from typing import Any, Callable
@@ -127,10 +130,18 @@ def _shutdown(procs: list, patience: float) -> None:
             p.join(2.0)
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """Daemon processes are only cleaned up on a normal exit; this also covers a killed parent."""
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    os._exit(1)
+
+
 def _entry(target, rank, n_workers, messages, stop_event, *args) -> None:
     def report(kind: str, payload: Any) -> None:
         messages.put((kind, rank, payload))
 
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     try:
         report("done", target(rank, n_workers, report, stop_event, *args))
     except BaseException:  # reported, then the parent shuts every worker down

@@ -108,3 +108,47 @@ def test_ddp_ranks_agree_to_stop_on_divergence():
     assert h.setup["replicas_identical"]  # both ranks stopped at the same step, no hang
     assert all(torch.isfinite(p).all() for p in module.parameters())
     assert not _workers_alive()
+
+
+KILLED_PARENT = """
+import numpy as np
+from core.models.neural import MLP
+from core.specs import TrainSpec
+from core.train import PARALLEL_TRAINERS
+if __name__ == "__main__":
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4000, 10)).astype(np.float32)
+    y = rng.integers(0, 3, 4000)
+    PARALLEL_TRAINERS["hogwild"](MLP(10, 3, (32,)), X, y,
+                                 TrainSpec(epochs=500, batch_size=4, parallel="hogwild", n_workers=2))
+"""
+
+
+def test_workers_exit_when_their_parent_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = tmp_path / "parent.py"
+    script.write_text(KILLED_PARENT)
+    root = Path(__file__).resolve().parents[2]
+    parent = subprocess.Popen([sys.executable, str(script)], cwd=root,
+                              env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        deadline = time.time() + 180
+        workers = []
+        while time.time() < deadline and len(workers) < 2:
+            time.sleep(0.5)
+            workers = [p for p in psutil.Process(parent.pid).children()
+                       if any("spawn_main" in part for part in p.cmdline())]
+        assert len(workers) == 2, "the workers did not start"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        gone, alive = psutil.wait_procs(workers, timeout=15)
+        assert not alive, f"orphans left: {[p.pid for p in alive]}"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
