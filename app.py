@@ -1,12 +1,13 @@
 """Tradeoff Lab: see what model size really buys.
 
-Run with `./scripts/run` (or `streamlit run app.py` inside the virtual environment).
+Run with `scripts/run` (or `streamlit run app.py` inside the virtual environment).
 """
 
 import warnings
 
 import streamlit as st
 
+from ui.i18n import language_switch, t
 from ui.jobs_view import running_jobs_summary
 from ui.state import current_dataset
 
@@ -16,21 +17,24 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\..
 
 st.set_page_config(page_title="Tradeoff Lab", page_icon=":material/balance:", layout="wide")
 
+with st.sidebar:
+    language_switch()
+
 PAGES = {
-    "Compare models": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/data.py", title="Data", icon=":material/table_view:"),
-        st.Page("pages/compare.py", title="Compare", icon=":material/bar_chart:"),
-        st.Page("pages/compress.py", title="Compress", icon=":material/compress:"),
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("pages/language.py", title="Language models", icon=":material/text_fields:"),
+    t("app.section_compare"): [
+        st.Page("pages/home.py", title=t("app.page_home"), icon=":material/home:", default=True),
+        st.Page("pages/data.py", title=t("app.page_data"), icon=":material/table_view:"),
+        st.Page("pages/compare.py", title=t("app.page_compare"), icon=":material/bar_chart:"),
+        st.Page("pages/compress.py", title=t("app.page_compress"), icon=":material/compress:"),
+        st.Page("pages/train.py", title=t("app.page_train"), icon=":material/model_training:"),
+        st.Page("pages/language.py", title=t("app.page_language"), icon=":material/text_fields:"),
     ],
-    "Keep and share": [
-        st.Page("pages/history.py", title="History", icon=":material/history:"),
+    t("app.section_keep"): [
+        st.Page("pages/history.py", title=t("app.page_history"), icon=":material/history:"),
     ],
-    "Teach": [
-        st.Page("pages/learn.py", title="Learn", icon=":material/school:"),
-        st.Page("pages/scenarios.py", title="Scenarios", icon=":material/auto_stories:"),
+    t("app.section_teach"): [
+        st.Page("pages/learn.py", title=t("app.page_learn"), icon=":material/school:"),
+        st.Page("pages/scenarios.py", title=t("app.page_scenarios"), icon=":material/auto_stories:"),
     ],
 }
 
@@ -38,8 +42,9 @@ page = st.navigation(PAGES)
 
 with st.sidebar:
     dataset = current_dataset()
-    st.markdown(f"**Dataset:** {dataset.name}" + (" (your CSV)" if dataset.name == "csv" else ""))
-    st.caption(f"test fraction {dataset.test_fraction}, seed {dataset.seed} — change it on the Data page")
+    st.markdown(t("app.sidebar_dataset", name=dataset.name)
+                + (t("app.sidebar_your_csv") if dataset.name == "csv" else ""))
+    st.caption(t("app.sidebar_split", fraction=dataset.test_fraction, seed=dataset.seed))
     running_jobs_summary()
 
 page.run()

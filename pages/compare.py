@@ -5,23 +5,24 @@ import streamlit as st
 from core import CandidateSpec, DataError, ExperimentSpec, run
 from core.models import MODELS
 from ui.forms import measure_form, model_form, train_form
+from ui.i18n import t
 from ui.jobs_view import follow, submit
 from ui.results_view import show_results
 from ui.state import current_dataset, load_dataset, model_cache
 
-st.title("Compare")
+st.title(t("compare.title"))
 dataset_spec = current_dataset()
 try:
     data = load_dataset(dataset_spec)
 except DataError as exc:
-    st.error(f"The chosen dataset cannot be used: {exc} Pick another one on the Data page.")
+    st.error(t("compare.dataset_error", error=exc))
     st.stop()
-st.caption(f"Dataset **{dataset_spec.name}**: {len(data.y_train)} training rows, {data.n_features} "
-           f"features, {data.n_classes} classes. Change it on the Data page.")
+st.caption(t("compare.dataset_caption", name=dataset_spec.name, n_train=len(data.y_train),
+             n_features=data.n_features, n_classes=data.n_classes))
 
 kinds = [k for k, info in MODELS.items() if not info.needs_images or data.image_shape]
 chosen = st.multiselect(
-    "Models to compare", kinds, default=["mlp", "logistic_regression", "rbf_svm", "random_forest"],
+    t("compare.models"), kinds, default=["mlp", "logistic_regression", "rbf_svm", "random_forest"],
     format_func=lambda k: f"{MODELS[k].label} — {MODELS[k].family}")
 
 candidates = []
@@ -33,16 +34,15 @@ for kind in chosen:
     candidates.append(CandidateSpec(info.label, model, **({"train": train} if train else {})))
 measure = measure_form("cmp-measure")
 
-if st.button("Train and measure", type="primary", disabled=not candidates):
+if st.button(t("compare.run"), type="primary", disabled=not candidates):
     spec = ExperimentSpec(dataset_spec, tuple(candidates), measure)
-    submit("compare-job", f"Comparison of {len(candidates)} models",
+    submit("compare-job", t("compare.job", n=len(candidates)),
            lambda p, s: run(spec, p, s, cache=model_cache()), spec=spec)
 
 job = follow("compare-job")
 if job is not None:
     if job.status == "failed":
-        st.error(f"The comparison failed: {job.error}")
+        st.error(t("compare.failed", error=job.error))
     elif job.result is not None:
-        st.caption(f"Finished in {job.elapsed_seconds:.1f} s (models already trained with the same "
-                   "settings are reused, not retrained).")
+        st.caption(t("compare.finished", seconds=f"{job.elapsed_seconds:.1f}"))
         show_results(job.result, key="compare")

@@ -3,36 +3,32 @@
 import streamlit as st
 
 from core import load_spec, run
+from ui.i18n import t
 from ui.jobs_view import follow, submit
 from ui.paths import QUICKSTART_SPEC
 from ui.results_view import show_results
 from ui.state import model_cache
 
-st.title("Tradeoff Lab")
-st.markdown(
-    "See what model size really buys. Train a large neural network and small classical models on "
-    "the same data, compress them, and compare accuracy, latency, memory and parameters measured "
-    "by one harness — then pick the model that fits your budget.")
+st.title(t("home.title"))
+st.markdown(t("home.intro"))
 
 spec = load_spec(QUICKSTART_SPEC)
-names = ", ".join(c.name for c in spec.candidates)
-st.subheader("Quick comparison")
-st.write(f"On scikit-learn's handwritten **digits**: {names}. Takes about 15 seconds.")
+st.subheader(t("home.quick_title"))
+st.write(t("home.quick_text", names=", ".join(c.name for c in spec.candidates)))
 
-if st.button("Run the quick comparison", type="primary"):
-    submit("home-job", "Quick comparison", lambda p, s: run(spec, p, s, cache=model_cache()), spec=spec)
+if st.button(t("home.quick_button"), type="primary"):
+    submit("home-job", t("home.quick_job"), lambda p, s: run(spec, p, s, cache=model_cache()), spec=spec)
 
 job = follow("home-job")
 if job is not None:
     if job.status == "failed":
-        st.error(f"The quick comparison failed: {job.error}")
+        st.error(t("home.failed", error=job.error))
     elif job.result is not None:
-        st.success(f"Done in {job.elapsed_seconds:.1f} s. Next: pick your own data on the **Data** "
-                   "page, or choose models on **Compare**.")
+        st.success(t("home.done", seconds=f"{job.elapsed_seconds:.1f}"))
         show_results(job.result, key="home")
 
 st.divider()
 c1, c2, c3 = st.columns(3)
-c1.markdown("**Data** — a built-in dataset or your CSV, with every cleaning decision shown.")
-c2.markdown("**Compare** — large and small models side by side, with the Pareto frontier.")
-c3.markdown("**Every figure is measured** — threads, warm-up and repeats are listed with it.")
+c1.markdown(t("home.card_data"))
+c2.markdown(t("home.card_compare"))
+c3.markdown(t("home.card_measured"))

@@ -14,36 +14,36 @@ from core.specs import (BUILTIN_DATASETS, SYNTHETIC_DATASETS, CNNSpec, DatasetSp
                         LogisticRegressionSpec, MeasureSpec, MLPSpec, ModelSpec, RandomForestSpec,
                         RBFSVMSpec, TinyMLPSpec, TrainSpec)
 
-DATASET_LABELS = {
-    "digits": "Digits (8x8 images, 10 classes)", "breast_cancer": "Breast cancer (30 features)",
-    "wine": "Wine (13 features, 3 classes)", "iris": "Iris (4 features, 3 classes)",
-    "moons": "Two moons (synthetic, 2-D)", "circles": "Circles (synthetic, 2-D)",
-    "classification": "make_classification (synthetic)", "csv": "Upload a CSV",
-}
+from .i18n import t
+
+
+
+def dataset_label(name: str) -> str:
+    return t(f"forms.ds_{name}")
 
 
 def dataset_form(current: DatasetSpec, key: str = "data") -> DatasetSpec | None:
     """Dataset choice and its settings; None (with a message shown) when the input is unusable."""
     options = list(BUILTIN_DATASETS) + ["csv"]
-    name = st.selectbox("Dataset", options, index=options.index(current.name),
-                        format_func=DATASET_LABELS.get, key=f"{key}-name")
+    name = st.selectbox(t("forms.dataset"), options, index=options.index(current.name),
+                        format_func=dataset_label, key=f"{key}-name")
     kwargs: dict = {}
     if name in SYNTHETIC_DATASETS:
         c1, c2 = st.columns(2)
-        kwargs["n_samples"] = c1.slider("Samples", 100, 5000, current.n_samples if current.name == name else 600,
+        kwargs["n_samples"] = c1.slider(t("forms.samples"), 100, 5000, current.n_samples if current.name == name else 600,
                                         step=100, key=f"{key}-n")
-        kwargs["noise"] = c2.slider("Noise" if name != "classification" else "Label noise (flip rate)",
+        kwargs["noise"] = c2.slider(t("forms.noise") if name != "classification" else t("forms.label_noise"),
                                     0.0, 0.5 if name != "classification" else 0.3,
                                     min(current.noise, 0.3) if current.name == name else 0.2, 0.01,
                                     key=f"{key}-noise")
         if name == "classification":
-            kwargs["n_features"] = c1.slider("Features", 2, 100, current.n_features, key=f"{key}-f")
-            kwargs["n_classes"] = c2.slider("Classes", 2, 10, current.n_classes, key=f"{key}-c")
+            kwargs["n_features"] = c1.slider(t("forms.features"), 2, 100, current.n_features, key=f"{key}-f")
+            kwargs["n_classes"] = c2.slider(t("forms.classes"), 2, 10, current.n_classes, key=f"{key}-c")
     if name == "csv":
-        upload = st.file_uploader("CSV file (header row first; up to 50 MB)", type=["csv", "txt", "tsv"],
+        upload = st.file_uploader(t("forms.csv_file"), type=["csv", "txt", "tsv"],
                                   key=f"{key}-upload")
         if upload is None and current.name != "csv":
-            st.info("Choose a CSV file. You will pick the target column next.")
+            st.info(t("forms.choose_csv"))
             return None
         if upload is not None:
             try:
@@ -55,9 +55,9 @@ def dataset_form(current: DatasetSpec, key: str = "data") -> DatasetSpec | None:
             kwargs["csv_path"] = current.csv_path
         kwargs["target"] = current.target if current.name == "csv" else None
     c1, c2 = st.columns(2)
-    kwargs["test_fraction"] = c1.slider("Held-out test fraction", 0.1, 0.5, current.test_fraction, 0.05,
+    kwargs["test_fraction"] = c1.slider(t("forms.test_fraction"), 0.1, 0.5, current.test_fraction, 0.05,
                                         key=f"{key}-test")
-    kwargs["seed"] = int(c2.number_input("Split seed", 0, 10_000, current.seed, key=f"{key}-seed"))
+    kwargs["seed"] = int(c2.number_input(t("forms.split_seed"), 0, 10_000, current.seed, key=f"{key}-seed"))
     try:
         return DatasetSpec(name, **kwargs)
     except ValueError as exc:
@@ -71,22 +71,22 @@ def dataset_form(current: DatasetSpec, key: str = "data") -> DatasetSpec | None:
 
 def _mlp_form(spec: MLPSpec, key: str, n_features: int, n_classes: int) -> MLPSpec:
     if isinstance(spec, TinyMLPSpec):
-        width = st.slider("Hidden width", 4, 128, spec.hidden[0], key=f"{key}-w")
+        width = st.slider(t("forms.hidden_width"), 4, 128, spec.hidden[0], key=f"{key}-w")
         return TinyMLPSpec(hidden=(width,))
-    labels = {k: f"{k}: {'-'.join(map(str, v))} hidden, "
-                 f"{count_mlp_params(n_features, n_classes, v) / 1e6:.2f} M params"
+    labels = {k: t("forms.preset", name=k, widths="-".join(map(str, v)),
+                   params=f"{count_mlp_params(n_features, n_classes, v) / 1e6:.2f}")
               for k, v in MLP_PRESETS.items()}
     names = list(MLP_PRESETS)
     default = next((k for k, v in MLP_PRESETS.items() if v == spec.hidden), "M")
-    preset = st.select_slider("Size", names, value=default, format_func=labels.get, key=f"{key}-size")
-    dropout = st.slider("Dropout", 0.0, 0.5, spec.dropout, 0.05, key=f"{key}-drop")
+    preset = st.select_slider(t("forms.size"), names, value=default, format_func=labels.get, key=f"{key}-size")
+    dropout = st.slider(t("forms.dropout"), 0.0, 0.5, spec.dropout, 0.05, key=f"{key}-drop")
     return MLPSpec(hidden=MLP_PRESETS[preset], dropout=dropout)
 
 
 def _cnn_form(spec: CNNSpec, key: str, *_) -> CNNSpec:
     c1, c2 = st.columns(2)
-    width = c1.select_slider("Conv channels", [8, 16, 32, 64], spec.channels[0], key=f"{key}-ch")
-    hidden = c2.select_slider("Dense width", [32, 64, 128, 256, 512], spec.hidden, key=f"{key}-h")
+    width = c1.select_slider(t("forms.conv_channels"), [8, 16, 32, 64], spec.channels[0], key=f"{key}-ch")
+    hidden = c2.select_slider(t("forms.dense_width"), [32, 64, 128, 256, 512], spec.hidden, key=f"{key}-h")
     return CNNSpec(channels=(width, 2 * width), hidden=hidden)
 
 
@@ -95,9 +95,9 @@ _C_VALUES = [0.01, 0.1, 1.0, 10.0, 100.0]
 
 def _logreg_form(spec: LogisticRegressionSpec, key: str, *_) -> LogisticRegressionSpec:
     c1, c2 = st.columns(2)
-    penalty = c1.radio("Penalty", ["l2", "l1"], index=["l2", "l1"].index(spec.penalty), horizontal=True,
+    penalty = c1.radio(t("forms.penalty"), ["l2", "l1"], index=["l2", "l1"].index(spec.penalty), horizontal=True,
                        key=f"{key}-pen")
-    C = c2.select_slider("C (inverse regularisation)", _C_VALUES, spec.C, key=f"{key}-C")
+    C = c2.select_slider(t("forms.c_inverse"), _C_VALUES, spec.C, key=f"{key}-C")
     return LogisticRegressionSpec(penalty=penalty, C=C)
 
 
@@ -111,20 +111,20 @@ def _rbf_form(spec: RBFSVMSpec, key: str, *_) -> RBFSVMSpec:
 
 def _forest_form(spec: RandomForestSpec, key: str, *_) -> RandomForestSpec:
     c1, c2 = st.columns(2)
-    n = c1.slider("Trees", 1, 300, spec.n_estimators, key=f"{key}-n")
-    depth = c2.slider("Max depth (0 = unlimited)", 0, 30, spec.max_depth or 0, key=f"{key}-d")
+    n = c1.slider(t("forms.trees"), 1, 300, spec.n_estimators, key=f"{key}-n")
+    depth = c2.slider(t("forms.max_depth"), 0, 30, spec.max_depth or 0, key=f"{key}-d")
     return RandomForestSpec(n_estimators=n, max_depth=depth or None)
 
 
 def _hgb_form(spec: HistGradientBoostingSpec, key: str, *_) -> HistGradientBoostingSpec:
     c1, c2 = st.columns(2)
-    n = c1.slider("Boosting rounds", 10, 500, spec.max_iter, 10, key=f"{key}-n")
-    lr = c2.select_slider("Learning rate", [0.03, 0.05, 0.1, 0.2, 0.3], spec.learning_rate, key=f"{key}-lr")
+    n = c1.slider(t("forms.boosting_rounds"), 10, 500, spec.max_iter, 10, key=f"{key}-n")
+    lr = c2.select_slider(t("forms.learning_rate"), [0.03, 0.05, 0.1, 0.2, 0.3], spec.learning_rate, key=f"{key}-lr")
     return HistGradientBoostingSpec(max_iter=n, learning_rate=lr)
 
 
 def _knn_form(spec: KNeighborsSpec, key: str, *_) -> KNeighborsSpec:
-    return KNeighborsSpec(n_neighbors=st.slider("Neighbours (k)", 1, 50, spec.n_neighbors, key=f"{key}-k"))
+    return KNeighborsSpec(n_neighbors=st.slider(t("forms.neighbours"), 1, 50, spec.n_neighbors, key=f"{key}-k"))
 
 
 MODEL_FORMS: dict[type, Callable[..., ModelSpec]] = {
@@ -144,28 +144,28 @@ def model_form(kind: str, key: str, n_features: int, n_classes: int) -> ModelSpe
 def train_form(key: str, defaults: TrainSpec = TrainSpec(epochs=15)) -> TrainSpec:
     """The main training settings of a torch model."""
     c1, c2, c3 = st.columns(3)
-    epochs = c1.slider("Epochs", 1, 100, defaults.epochs, key=f"{key}-ep")
-    lr = c2.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1], defaults.lr,
+    epochs = c1.slider(t("forms.epochs"), 1, 100, defaults.epochs, key=f"{key}-ep")
+    lr = c2.select_slider(t("forms.learning_rate"), [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1], defaults.lr,
                           key=f"{key}-lr")
-    batch = c3.select_slider("Batch size", [16, 32, 64, 128, 256], defaults.batch_size, key=f"{key}-bs")
+    batch = c3.select_slider(t("forms.batch_size"), [16, 32, 64, 128, 256], defaults.batch_size, key=f"{key}-bs")
     c1, c2, c3 = st.columns(3)
-    optimizer = c1.selectbox("Optimiser", ["adam", "adamw", "sgd"], key=f"{key}-opt",
-                             help="SGD uses momentum 0.9.")
-    wd = c2.select_slider("Weight decay (L2)", [0.0, 1e-5, 1e-4, 1e-3, 1e-2], defaults.weight_decay,
+    optimizer = c1.selectbox(t("forms.optimiser"), ["adam", "adamw", "sgd"], key=f"{key}-opt",
+                             help=t("forms.optimiser_help"))
+    wd = c2.select_slider(t("forms.weight_decay"), [0.0, 1e-5, 1e-4, 1e-3, 1e-2], defaults.weight_decay,
                           key=f"{key}-wd")
-    patience = c3.slider("Early-stopping patience (0 = off)", 0, 20, defaults.early_stopping_patience,
+    patience = c3.slider(t("forms.patience"), 0, 20, defaults.early_stopping_patience,
                          key=f"{key}-es")
     return TrainSpec(optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch, weight_decay=wd,
                      early_stopping_patience=patience, validation_fraction=0.1)
 
 
 def measure_form(key: str = "measure") -> MeasureSpec:
-    with st.expander("How to measure"):
+    with st.expander(t("forms.how_to_measure")):
         c1, c2, c3 = st.columns(3)
-        threads = c1.slider("Threads", 1, 8, 2, key=f"{key}-threads",
-                            help="torch intra-op and BLAS/OpenMP threads while timing")
-        seconds = c2.select_slider("Seconds per latency figure (at least)", [0.2, 0.5, 1.0, 2.0], 0.5,
+        threads = c1.slider(t("forms.threads"), 1, 8, 2, key=f"{key}-threads",
+                            help=t("forms.threads_help"))
+        seconds = c2.select_slider(t("forms.seconds"), [0.2, 0.5, 1.0, 2.0], 0.5,
                                    key=f"{key}-sec")
-        batch = c3.select_slider("Throughput batch", [32, 64, 128, 256, 512, 1024], 256, key=f"{key}-batch")
+        batch = c3.select_slider(t("forms.throughput_batch"), [32, 64, 128, 256, 512, 1024], 256, key=f"{key}-batch")
     return MeasureSpec(n_threads=threads, min_seconds=seconds, max_seconds=max(3.0, 3 * seconds),
                        batch_size=batch)
