@@ -24,7 +24,7 @@ def test_quick_comparison_draws_four_charts_and_the_frontier(app_tab):
     start = time.perf_counter()
     app_tab.get_by_role("button", name="Run the quick comparison").click()
     # four metric bars, the scatter and the training curves
-    app_tab.locator(".js-plotly-plot").nth(4).wait_for(timeout=90_000)
+    app_tab.locator(".js-plotly-plot").nth(4).wait_for(timeout=240_000)
     seconds = time.perf_counter() - start
     print(f"quick comparison: {seconds:.1f} s from click to charts")
     wait_idle(app_tab)
@@ -42,7 +42,7 @@ def test_compare_page_trains_and_shows_the_table(app_tab):
     app_tab.get_by_role("button", name="Train and measure").wait_for(timeout=30_000)
     wait_idle(app_tab)
     app_tab.get_by_role("button", name="Train and measure").click()
-    app_tab.locator(".js-plotly-plot").nth(4).wait_for(timeout=120_000)
+    app_tab.locator(".js-plotly-plot").nth(4).wait_for(timeout=240_000)
     wait_idle(app_tab)
     assert app_tab.get_by_text("Every figure").count() == 1
     assert app_tab.get_by_test_id("stDataFrame").count() >= 1
