@@ -89,13 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     env = result.environment
     m = spec.measure
     print(f"\nCompression benchmark on {result.dataset['name']} ({result.dataset['n_train']} train / "
-          f"{result.dataset['n_test']} test rows); {env['cpu']}, {m.n_threads} threads, torch {env['torch']}.")
+          f"{result.dataset['n_test']} test rows); {env['cpu']}, {m.n_threads} threads, "
+          f"torch {env['torch']}.")
     print(f"Latency: batch 1, p50 of >= {m.min_repeats} calls and >= {m.min_seconds:g} s after "
           f"{m.warmup} warm-up calls; size: bytes of the saved artifact files.\n")
 
     by_kind = {c.compress[0].kind: c for c in spec.candidates if c.parent is not None}
     summary: dict = {"records": list(recs.values()), "targets": []}
-    header = f"{'technique':<36}{'size ratio':>11}{'b1 speed-up':>13}{'accuracy':>10}{'delta pts':>10}  verdict"
+    header = (f"{'technique':<36}{'size ratio':>11}{'b1 speed-up':>13}{'accuracy':>10}"
+              f"{'delta pts':>10}  verdict")
     print(header)
     print("-" * len(header))
     parent = None
@@ -168,8 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         n_student = out.model.param_counts().total
         n_teacher = teacher.param_counts().total
         med = statistics.median(gains)
-        print(f"{'distillation (' + str(args.seeds) + ' seeds)':<36}student {statistics.median(r[1] for r in rows):.2%} "
-              f"vs control {statistics.median(r[2] for r in rows):.2%} (medians); median gain {med:+.2f} pts  "
+        label = f"distillation ({args.seeds} seeds)"
+        print(f"{label:<36}student {statistics.median(r[1] for r in rows):.2%} "
+              f"vs control {statistics.median(r[2] for r in rows):.2%} (medians); "
+              f"median gain {med:+.2f} pts  "
               f"{_check(med > 0)} (target: student beats its control)")
         print(f"{'':<4}student {n_student:,} params = 1/{n_teacher / n_student:.0f} of the teacher's "
               f"{n_teacher:,}; {step.label_fraction:.0%} of labels; per seed (student, control): "

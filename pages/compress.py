@@ -21,9 +21,10 @@ except DataError as exc:
     st.stop()
 
 kinds = [k for k, info in MODELS.items() if not info.needs_images or data.image_shape]
-kind = st.selectbox("Model to compress", kinds, format_func=lambda k: f"{MODELS[k].label} — {MODELS[k].family}",
-                    key="cx-kind", help="Trained once with these settings; a model trained with the "
-                    "same settings on another page is reused, not retrained.")
+kind = st.selectbox("Model to compress", kinds, key="cx-kind",
+                    format_func=lambda k: f"{MODELS[k].label} — {MODELS[k].family}",
+                    help="Trained once with these settings; a model trained with the same settings "
+                    "on another page is reused, not retrained.")
 with st.expander("Model and training settings"):
     model = model_form(kind, f"cx-{kind}", data.n_features, data.n_classes)
     train = train_form(f"cx-{kind}-train") if model.is_neural else None

@@ -122,7 +122,8 @@ def show_compression(result: ExperimentResult, key: str = "cx") -> None:
             continue
         st.success(f"**{summarise(b, rec)}** (measured, against {b['name']})")
         cols = st.columns(4)
-        cols[0].metric("Accuracy", f"{rec['accuracy']:.2%}", f"{(rec['accuracy'] - b['accuracy']) * 100:+.2f} pts")
+        cols[0].metric("Accuracy", f"{rec['accuracy']:.2%}",
+                       f"{(rec['accuracy'] - b['accuracy']) * 100:+.2f} pts")
         cols[1].metric("Latency p50, batch 1", f"{rec['latency_ms_p50']:.3f} ms",
                        f"{rec['latency_ms_p50'] - b['latency_ms_p50']:+.3f} ms", delta_color="inverse")
         cols[2].metric("Saved size", f"{rec['size_bytes'] / 1024:,.1f} KB",
@@ -137,7 +138,8 @@ def show_compression(result: ExperimentResult, key: str = "cx") -> None:
                        f"{rec['artifact_format']} artifact.")
         for note in rec["notes"]:
             st.info(note)
-        st.plotly_chart(histogram_figure(before.model, res.model, rec["name"]), key=f"{key}-hist-{rec['name']}")
+        st.plotly_chart(histogram_figure(before.model, res.model, rec["name"]),
+                        key=f"{key}-hist-{rec['name']}")
     done = report.measured(records)
     st.plotly_chart(report.pareto_scatter(done), key=f"{key}-scatter")
     st.dataframe(report.metrics_table(records), hide_index=True)

@@ -140,7 +140,8 @@ class Int8Classifier(TorchClassifier):
                 out[f"{name}.scale"] = m.scale.float().reshape(1)
                 out[f"{name}.zero_point"] = m.zero_point.to(torch.int32).reshape(1)
             elif not list(m.children()):
-                for pname, p in list(m.named_parameters(recurse=False)) + list(m.named_buffers(recurse=False)):
+                own = list(m.named_parameters(recurse=False)) + list(m.named_buffers(recurse=False))
+                for pname, p in own:
                     out[f"{name}.{pname}"] = p.detach().contiguous()
         return out
 

@@ -62,7 +62,8 @@ def sparsity_sweep(model: Classifier, data: Dataset, train: TrainSpec = TrainSpe
         on_progress(i / len(sparsities), f"sparsity {s:.0%}")
         out = model if s == 0 else compress(model, PruneMagnitude(
             amount=s, scope=scope, storage=storage, fine_tune_epochs=fine_tune_epochs),
-            _ctx(data, train, on_progress, should_stop, i / len(sparsities), (i + 0.8) / len(sparsities))).model
+            _ctx(data, train, on_progress, should_stop, i / len(sparsities),
+                 (i + 0.8) / len(sparsities))).model
         points.append(_point("sparsity", "magnitude", f"{s:.0%}", s, out, data, measure_spec))
     on_progress(1.0, "done")
     return points
@@ -83,7 +84,8 @@ def bits_sweep(model: Classifier, data: Dataset, train: TrainSpec = TrainSpec(),
         if should_stop():
             break
         on_progress(i / len(BIT_STEPS), label)
-        out = model if step is None else compress(model, step, _ctx(data, train, on_progress, should_stop, 0, 0)).model
+        ctx = _ctx(data, train, on_progress, should_stop, 0, 0)
+        out = model if step is None else compress(model, step, ctx).model
         points.append(_point("bits", "weights", label, bits, out, data, measure_spec))
     on_progress(1.0, "done")
     return points

@@ -1,6 +1,5 @@
 """Small-model counterparts, the summary sentence, sweeps, specs and the experiment chain."""
 
-import numpy as np
 import pytest
 
 from core.compress import CompressContext, bits_sweep, compress, sparsity_sweep, summarise
@@ -78,7 +77,8 @@ def test_summary_sentence_from_measured_figures():
     after = {"size_bytes": 1000, "latency_ms_p50": 1.0, "accuracy": 0.977}
     assert summarise(before, after) == "4.0x smaller, 3.1x faster at batch 1, 0.3 points less accurate"
     slower = {"size_bytes": 3990, "latency_ms_p50": 6.2, "accuracy": 0.99}
-    assert summarise(before, slower) == "about the same size, 2.0x slower at batch 1, 1.0 points more accurate"
+    assert summarise(before, slower) == ("about the same size, 2.0x slower at batch 1, "
+                                         "1.0 points more accurate")
 
 
 @pytest.mark.parametrize("kind,cls", sorted(spec_kinds(CompressStep).items()))
