@@ -96,41 +96,27 @@ class GPTLanguageModel(LanguageModel):
         return torch.softmax(logits.double(), -1).numpy()
 
     def score(self, ids: np.ndarray, batch: int = 64) -> tuple[float, float]:
-        """Sliding windows of block_size with half-window stride: each scored character sees at
-        least block_size/2 characters of history (all of it near the start)."""
+        """Windows of block_size with half-block stride (the last one flush with the end); each
+        target is scored once, by the first window that reaches it, so after the first half
+        block every scored character sees at least half a block of history."""
         ids = torch.from_numpy(np.asarray(ids, dtype=np.int64))
-        T, half = self.context_length, self.context_length // 2
-        windows, first = [], []   # window start, index in the window of its first scored target
-        start = 0
-        while True:
-            windows.append(start)
-            first.append(0 if start == 0 else T - half)
-            if start + T >= len(ids) - 1:
-                break
-            start += half
-        nll, correct, n = 0.0, 0, 0
-        for i in range(0, len(windows), batch):
-            starts, firsts = windows[i:i + batch], first[i:i + batch]
-            width = min(T, len(ids) - 1 - starts[0])
-            rows = [ids[s:s + T + 1] for s in starts]
-            L = min(len(r) for r in rows) - 1
-            if L <= 0:
-                break
-            x = torch.stack([r[:L] for r in rows])           # (b, L) inputs
-            y = torch.stack([r[1:L + 1] for r in rows])      # (b, L) next characters
-            logp = torch.log_softmax(self.logits(x).double(), -1)  # (b, L, vocab)
-            for j, (s, f) in enumerate(zip(starts, firsts)):
-                # the last window may be shorter than the others: score its own tail
-                stop = min(L, len(ids) - 1 - s)
-                f = min(f, stop)
-                if j == len(starts) - 1 and i + batch >= len(windows):
-                    stop = min(len(ids) - 1 - s, L)
-                lp = logp[j, f:stop].gather(-1, y[j, f:stop, None]).squeeze(-1)
-                nll -= float(lp.sum())
-                correct += int((logp[j, f:stop].argmax(-1) == y[j, f:stop]).sum())
-                n += stop - f
-            del width
-        return nll / n / math.log(2), correct / n
+        n_targets = len(ids) - 1
+        T = min(self.context_length, n_targets)
+        starts = list(range(0, n_targets - T + 1, max(1, T // 2)))
+        if starts[-1] != n_targets - T:
+            starts.append(n_targets - T)
+        nll, correct, covered = 0.0, 0, 0     # covered: targets scored so far (a prefix)
+        for i in range(0, len(starts), batch):
+            chunk = starts[i:i + batch]
+            x = torch.stack([ids[s:s + T] for s in chunk])            # (b, T) inputs
+            y = torch.stack([ids[s + 1:s + T + 1] for s in chunk])    # (b, T) next characters
+            logp = torch.log_softmax(self.logits(x).double(), -1)     # (b, T, vocab)
+            for j, s in enumerate(chunk):
+                f = covered - s                                       # first target not yet scored
+                nll -= float(logp[j, f:].gather(-1, y[j, f:, None]).sum())
+                correct += int((logp[j, f:].argmax(-1) == y[j, f:]).sum())
+                covered = s + T
+        return nll / n_targets / math.log(2), correct / n_targets
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """Tensors written to the safetensors file (the tied embedding once)."""

@@ -201,3 +201,16 @@ def test_example_spec_parses():
 def test_spec_validation(factory, match):
     with pytest.raises(ValueError, match=match):
         factory()
+
+
+def test_gpt_score_uses_the_full_history_within_a_block_and_scores_every_character():
+    torch.manual_seed(0)
+    spec = GPTSpec(n_layer=1, n_head=2, n_embd=16, block_size=8)
+    model = GPTLanguageModel(GPT(11, spec), 11, {"spec": spec.to_dict()})
+    ids = np.random.default_rng(1).integers(0, 11, 9)
+    logp = torch.log_softmax(model.logits(torch.from_numpy(ids[None, :-1])).double(), -1)[0]
+    manual = -float(logp.gather(-1, torch.from_numpy(ids[1:, None])).sum()) / 8 / math.log(2)
+    assert model.score(ids)[0] == pytest.approx(manual, rel=1e-12)
+    # a longer text: batching must not change the figure (every target scored exactly once)
+    long = np.random.default_rng(2).integers(0, 11, 53)
+    assert model.score(long, batch=2)[0] == pytest.approx(model.score(long, batch=64)[0], rel=1e-12)
