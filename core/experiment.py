@@ -10,6 +10,7 @@ from typing import Any
 
 from . import compress as compress_mod
 from .data import Dataset, load
+from .limits import check_limits
 from .measure import Metrics, environment, how_measured, measure
 from .models.base import Classifier
 from .specs import CandidateSpec, ExperimentSpec, LanguageExperimentSpec, MeasureSpec
@@ -133,6 +134,7 @@ def run(spec: ExperimentSpec, on_progress: Progress | None = None,
 
     on_progress(0.0, f"loading {spec.dataset.name}")
     data = load(spec.dataset)
+    check_limits(spec, data)  # refuse what would take the machine down, before any training
     timings["data"] = time.perf_counter() - start
     data_key = spec.dataset.spec_hash()
     by_name = {c.name: c for c in spec.candidates}

@@ -38,6 +38,7 @@ class Job:
     result: Any = None
     error: str | None = None
     error_detail: str | None = field(default=None, repr=False)  # traceback, for logs
+    timed_out: bool = False            # stopped by the manager's time limit, not by the user
     submitted_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
@@ -59,8 +60,10 @@ class Job:
 class JobManager:
     """Runs submitted functions on daemon threads, ``max_running`` at a time."""
 
-    def __init__(self, max_running: int = 1, keep_finished: int = 50, store=None):
+    def __init__(self, max_running: int = 1, keep_finished: int = 50, store=None,
+                 max_seconds: float | None = None):
         self.max_running = max_running
+        self.max_seconds = max_seconds  # a job still running after this long is asked to stop
         self.keep_finished = keep_finished
         self.store = store  # a core.store.RunStore, or None to keep jobs in memory only
         self._jobs: dict[str, Job] = {}
@@ -154,10 +157,22 @@ class JobManager:
             if record is not None:
                 record(job.fraction, message)
 
+        def should_stop() -> bool:
+            if self.max_seconds is not None and time.time() - job.started_at > self.max_seconds:
+                job.timed_out = True
+                return True
+            return job._stop.is_set()
+
         result = error = detail = None
         try:
-            result = fn(progress, job._stop.is_set)
-            status, message = ("cancelled", "stopped by the user") if job._stop.is_set() else ("done", "finished")
+            result = fn(progress, should_stop)
+            if job.timed_out:
+                status, message = "cancelled", (f"stopped after the job time limit of "
+                                                f"{self.max_seconds:g} s (TRADEOFF_LAB_MAX_JOB_SECONDS)")
+            elif job._stop.is_set():
+                status, message = "cancelled", "stopped by the user"
+            else:
+                status, message = "done", "finished"
         except Exception as exc:  # reported on the job; the page shows the message
             status, error = "failed", str(exc) or type(exc).__name__
             message, detail = error, traceback.format_exc()

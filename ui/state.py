@@ -7,6 +7,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.experiment import ModelCache
 from core.jobs import JobManager
+from core.limits import Limits
 from core.specs import DatasetSpec
 from core.store import RunStore, data_home
 
@@ -31,7 +32,7 @@ def run_store() -> RunStore:
 
 @st.cache_resource
 def _job_manager(home: str) -> JobManager:
-    return JobManager(max_running=1, store=_run_store(home))
+    return JobManager(max_running=1, store=_run_store(home), max_seconds=Limits.from_env().max_job_seconds)
 
 
 def job_manager() -> JobManager:

@@ -71,3 +71,11 @@ def test_bad_data_is_raised_not_recorded(tmp_path):
     with pytest.raises(DataError, match="single class"):
         run(_spec(CandidateSpec("lr", LogisticRegressionSpec()),
                   dataset=DatasetSpec("csv", csv_path=str(path), target="label")))
+
+
+def test_settings_over_the_resource_caps_are_refused_before_training(monkeypatch):
+    from core.limits import LimitExceeded
+
+    monkeypatch.setenv("TRADEOFF_LAB_MAX_PARAMS", "500")
+    with pytest.raises(LimitExceeded, match="over the limit of 500"):
+        run(_spec(CandidateSpec("net", MLPSpec(hidden=(64,)))))

@@ -59,3 +59,15 @@ def test_a_queued_job_can_be_cancelled_and_a_failure_keeps_its_message():
 
     failed = jobs.wait(jobs.submit("bad", boom).id, timeout=5)
     assert failed.status == "failed" and "TrainSpec.lr" in failed.error
+
+
+def test_a_job_over_the_time_limit_is_stopped_with_a_message():
+    jobs = JobManager(max_seconds=0.2)
+
+    def forever(progress, should_stop):
+        while not should_stop():
+            time.sleep(0.01)
+
+    job = jobs.wait(jobs.submit("long", forever).id, timeout=5)
+    assert job.status == "cancelled" and job.timed_out
+    assert "job time limit of 0.2 s" in job.message
