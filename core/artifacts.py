@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import io
 import json
+import math
 import lzma
 import pickletools
 import struct
@@ -178,6 +179,44 @@ def _parse_onnx(data: bytes):
         return model
     except Exception:  # protobuf accepts many byte strings; a failed check means "not ONNX"
         return None
+
+
+# Largest tensor an imported ONNX graph may declare or build from constants (elements; 1 GiB of
+# float32). A hostile file can declare a 10^12-element output and exhaust memory on first run.
+MAX_ONNX_ELEMENTS = 2 ** 28
+_SHAPE_OPS = {"ConstantOfShape": 0, "Expand": 1, "Tile": 1, "Reshape": 1}  # op -> shape input
+
+
+def _refuse_huge_onnx_tensors(model) -> None:
+    """Refuse a graph whose declared or constant-built tensors exceed MAX_ONNX_ELEMENTS.
+
+    Symbolic dimensions (a batch of any size) count as 1; only fixed sizes are judged.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # inference is best effort; the declared shapes are still checked
+        inferred = model
+    graph = inferred.graph
+    for info in [*graph.input, *graph.output, *graph.value_info]:
+        dims = [d.dim_value if d.HasField("dim_value") else 1
+                for d in info.type.tensor_type.shape.dim]
+        if dims and math.prod(dims) > MAX_ONNX_ELEMENTS:
+            raise ImportRefused(f"The ONNX graph declares tensor {info.name!r} of shape {dims} "
+                                f"({math.prod(dims):,} elements, over the limit of "
+                                f"{MAX_ONNX_ELEMENTS:,}), so it was not run.")
+    constants = {t.name: t for t in graph.initializer}
+    for node in graph.node:
+        index = _SHAPE_OPS.get(node.op_type)
+        if index is None or len(node.input) <= index or node.input[index] not in constants:
+            continue
+        shape = numpy_helper.to_array(constants[node.input[index]]).astype("float64")
+        if shape.size and float(abs(shape).prod()) > MAX_ONNX_ELEMENTS:
+            raise ImportRefused(f"The ONNX graph's {node.op_type} node builds a tensor of shape "
+                                f"{shape.astype('int64').tolist()}, over the limit of "
+                                f"{MAX_ONNX_ELEMENTS:,} elements, so it was not run.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -476,6 +515,7 @@ def load_model_files(blobs: Sequence[bytes], approved_types: Sequence[str] = (),
     if kind == "json":
         raise ImportRefused("An architecture JSON alone has no weights: add the safetensors file.")
     if kind == "onnx":
+        _refuse_huge_onnx_tensors(_parse_onnx(blob))
         model = OnnxClassifier(blob, n_threads)
         n_out = model.session.get_outputs()[0].shape
         n_classes = n_out[1] if len(n_out) == 2 and isinstance(n_out[1], int) else None

@@ -1,0 +1,28 @@
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from core.artifacts import ImportRefused, load_model_files
+
+
+def _graph(output_shape, constant_shape):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, output_shape)
+    shape = helper.make_tensor("shape", TensorProto.INT64, [len(constant_shape)], constant_shape)
+    node = helper.make_node("ConstantOfShape", ["shape"], ["y"])
+    return helper.make_model(helper.make_graph([node], "g", [x], [y], initializer=[shape])).SerializeToString()
+
+
+def test_a_declared_absurd_output_shape_is_refused_before_running():
+    with pytest.raises(ImportRefused, match=r"declares tensor 'y' of shape \[1, 1000000000000\]"):
+        load_model_files([_graph([1, 10 ** 12], [1, 10])])
+
+
+def test_a_constant_built_absurd_tensor_is_refused():
+    with pytest.raises(ImportRefused, match=r"shape \[1000000, 1000000\].*so it was not run"):
+        load_model_files([_graph(["a", "b"], [10 ** 6, 10 ** 6])])
+
+
+def test_symbolic_batch_dimensions_are_not_counted_against_the_graph():
+    imported = load_model_files([_graph(["batch", 3], [2, 3])])
+    assert imported.format == "onnx"
