@@ -242,6 +242,17 @@ def load_torch(weights: bytes, arch: dict) -> TorchClassifier:
     for key, value, high in (("n_features", n_features, 100_000), ("n_classes", n_classes, 10_000)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
             raise ImportRefused(f"architecture.{key} must be a whole number in [1, {high}]; got {value!r}")
+    compression = arch.get("compression")
+    if isinstance(compression, dict) and compression.get("format", "fp32") != "fp32":
+        # int8 / int4 / sparse artifacts keep their own tensors; their loader rebuilds them
+        from .compress.formats import load_classifier
+
+        try:
+            return load_classifier({"architecture.json": json.dumps(arch).encode(),
+                                    "model.safetensors": weights})
+        except Exception as exc:
+            raise ImportRefused(f"Could not rebuild the compressed network "
+                                f"({compression.get('format')}): {exc}") from None
     shape = arch.get("image_shape")
     image_shape = tuple(int(v) for v in shape) if shape else None
     try:

@@ -1,3 +1,5 @@
+"""Imports: hostile ONNX graphs are refused; compressed torch artifacts load back."""
+
 import onnx
 import pytest
 from onnx import TensorProto, helper
@@ -26,3 +28,20 @@ def test_a_constant_built_absurd_tensor_is_refused():
 def test_symbolic_batch_dimensions_are_not_counted_against_the_graph():
     imported = load_model_files([_graph(["batch", 3], [2, 3])])
     assert imported.format == "onnx"
+
+
+def test_compressed_torch_artifacts_import_back_with_identical_predictions():
+    import numpy as np
+
+    from core.compress import CompressContext, compress
+    from core.data import load
+    from core.specs import CompressStep, DatasetSpec, MLPSpec, TrainSpec
+    from core.train import fit_neural
+
+    data = load(DatasetSpec("iris"))
+    model, _ = fit_neural(MLPSpec(hidden=(32,)), TrainSpec(epochs=3), data)
+    for step in ({"kind": "quantize_dynamic"}, {"kind": "quantize_int4", "group_size": 32}):
+        out = compress(model, CompressStep.from_dict(step), CompressContext(data, TrainSpec(epochs=1)))
+        files = out.model.artifact()
+        imported = load_model_files([files["model.safetensors"], files["architecture.json"]])
+        np.testing.assert_array_equal(imported.model.predict(data.X_test), out.model.predict(data.X_test))
