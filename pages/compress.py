@@ -39,7 +39,7 @@ with tab_one:
         derived = CandidateSpec(name, parent=parent.name, compress=steps, train=parent.train)
         spec = ExperimentSpec(dataset_spec, (parent, derived), measure)
         submit("compress-job", f"Compressing {parent.name}: {name}",
-               lambda p, s: run(spec, p, s, cache=model_cache()))
+               lambda p, s: run(spec, p, s, cache=model_cache()), spec=spec)
     job = follow("compress-job")
     if job is not None:
         if job.status == "failed":

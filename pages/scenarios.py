@@ -30,7 +30,8 @@ st.caption(
 if st.button("Run this story", type="primary"):
     spec = scenario.spec()
     st.session_state[RAN_KEY] = key
-    submit(JOB_KEY, f"Scenario: {scenario.title}", lambda p, s: run(spec, p, s, cache=model_cache()))
+    submit(JOB_KEY, f"Scenario: {scenario.title}", lambda p, s: run(spec, p, s, cache=model_cache()),
+           spec=spec)
 
 job = follow(JOB_KEY)
 if job is not None:
