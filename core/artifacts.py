@@ -256,7 +256,9 @@ def load_torch(weights: bytes, arch: dict) -> TorchClassifier:
     shape = arch.get("image_shape")
     image_shape = tuple(int(v) for v in shape) if shape else None
     try:
-        module = build_module(spec, n_features, n_classes, image_shape)
+        groups = arch.get("feature_groups")
+        module = build_module(spec, n_features, n_classes, image_shape,
+                              tuple(int(g) for g in groups) if groups else None)
         tensors = load_safetensors(weights)
     except Exception as exc:
         raise ImportRefused(f"Could not rebuild the network: {exc}") from None

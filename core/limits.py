@@ -54,7 +54,8 @@ def count_params(model_spec, data: Dataset) -> int:
     from .models.neural import build_module  # deferred: models imports torch-heavy modules
 
     with torch.device("meta"):
-        module = build_module(model_spec, data.n_features, data.n_classes, data.image_shape)
+        module = build_module(model_spec, data.n_features, data.n_classes, data.image_shape,
+                              data.feature_groups)
     return sum(p.numel() for p in module.parameters())
 
 

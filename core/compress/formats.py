@@ -89,7 +89,9 @@ def linear_like(module: nn.Module) -> list[tuple[str, nn.Module]]:
 def _rebuild(arch: dict) -> nn.Module:
     spec = ModelSpec.from_dict(arch["spec"])
     shape = tuple(arch["image_shape"]) if arch.get("image_shape") else None
-    return build_module(spec, arch["n_features"], arch["n_classes"], shape).eval()
+    groups = arch.get("feature_groups")  # FT-Transformer tokens per source column
+    return build_module(spec, arch["n_features"], arch["n_classes"], shape,
+                        tuple(int(g) for g in groups) if groups else None).eval()
 
 
 # ----------------------------------------------------------------------------------------------

@@ -45,3 +45,20 @@ def test_compressed_torch_artifacts_import_back_with_identical_predictions():
         files = out.model.artifact()
         imported = load_model_files([files["model.safetensors"], files["architecture.json"]])
         np.testing.assert_array_equal(imported.model.predict(data.X_test), out.model.predict(data.X_test))
+
+
+def test_an_ft_transformer_on_categorical_columns_reloads_from_its_artifact(tmp_path):
+    import numpy as np
+
+    from core.data import load, save_upload
+    from core.specs import DatasetSpec, ModelSpec, TrainSpec
+    from core.train import fit_neural
+
+    rows = "\n".join(f"{i % 7},{['red', 'green', 'blue'][i % 3]},{i % 2}" for i in range(90))
+    path = save_upload(f"size,colour,label\n{rows}\n".encode(), tmp_path)
+    data = load(DatasetSpec("csv", csv_path=str(path)))
+    assert data.feature_groups is not None and len(set(data.feature_groups)) == 2
+    model, _ = fit_neural(ModelSpec.from_dict({"kind": "ft_transformer"}), TrainSpec(epochs=1), data)
+    files = model.artifact()
+    imported = load_model_files([files["model.safetensors"], files["architecture.json"]])
+    np.testing.assert_array_equal(imported.model.predict(data.X_test), model.predict(data.X_test))
