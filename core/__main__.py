@@ -63,7 +63,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
-    _print_table(result)
+    if hasattr(result, "table"):  # language-model runs carry bits per character
+        print(result.table())
+    else:
+        _print_table(result)
     if args.out:
         print(f"wrote {out / 'results.json'}")
     print(f"stored run {run_id} in {store.home}")
