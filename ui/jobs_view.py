@@ -11,7 +11,7 @@ from core.train.loop import Progress, StopCheck
 
 from .state import job_manager, run_store, session_id
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 1.0
 
 
 def submit(state_key: str, title: str, fn: Callable[[Progress, StopCheck], Any], spec=None) -> Job:
