@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from pathlib import Path
+from abc import abstractmethod
 
 import numpy as np
 
-from ..models.base import ParamCounts
+from ..models.base import SavedModel
 
 
-class LanguageModel(ABC):
+class LanguageModel(SavedModel):
     """A trained character-level language model over a fixed vocabulary."""
 
-    family: str = "small"
     vocab_size: int
     context_length: int          # characters of history the model can use
 
@@ -31,22 +29,6 @@ class LanguageModel(ABC):
         Each character is predicted from the ones before it inside ``ids`` (up to the context
         length), so every model is scored on exactly the same characters.
         """
-
-    @abstractmethod
-    def artifact(self) -> dict[str, bytes]:
-        """The saved model's files by name; its size is their total length."""
-
-    @abstractmethod
-    def param_counts(self) -> ParamCounts:
-        ...
-
-    @abstractmethod
-    def memory_bytes(self) -> int:
-        ...
-
-    @property
-    def format(self) -> str:
-        return "+".join(sorted(Path(n).suffix.lstrip(".") for n in self.artifact()))
 
 
 def generate(model: LanguageModel, prompt_ids: np.ndarray, n_chars: int, temperature: float,

@@ -16,14 +16,10 @@ class ParamCounts:
     definition: str   # what was counted, in words (differs between model kinds)
 
 
-class Classifier(ABC):
-    """A trained classifier: predicts, counts its parameters and serialises itself."""
+class SavedModel(ABC):
+    """What every measured model has, whatever it predicts: an artifact, counts, memory."""
 
     family: str = "small"
-
-    @abstractmethod
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Class indices, shape (n,), for float32 features of shape (n, n_features)."""
 
     @abstractmethod
     def artifact(self) -> dict[str, bytes]:
@@ -51,3 +47,11 @@ class Classifier(ABC):
             path.write_bytes(blob)
             paths.append(path)
         return paths
+
+
+class Classifier(SavedModel):
+    """A trained classifier: predicts, counts its parameters and serialises itself."""
+
+    @abstractmethod
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class indices, shape (n,), for float32 features of shape (n, n_features)."""
