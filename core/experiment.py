@@ -111,7 +111,8 @@ def _lineage(candidate: CandidateSpec, by_name: dict[str, CandidateSpec]) -> str
         train = candidate.train.spec_hash() if candidate.model.is_neural else candidate.train.seed
         return f"{candidate.model.spec_hash()}/{train}"
     steps = ",".join(s.spec_hash() for s in candidate.compress)
-    return f"{_lineage(by_name[candidate.parent], by_name)}>{steps}"
+    # the derived candidate's training settings drive its fine-tuning and distillation
+    return f"{_lineage(by_name[candidate.parent], by_name)}>{steps}/{candidate.train.spec_hash()}"
 
 
 def run(spec: ExperimentSpec, on_progress: Progress | None = None,

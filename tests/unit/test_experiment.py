@@ -79,3 +79,17 @@ def test_settings_over_the_resource_caps_are_refused_before_training(monkeypatch
     monkeypatch.setenv("TRADEOFF_LAB_MAX_PARAMS", "500")
     with pytest.raises(LimitExceeded, match="over the limit of 500"):
         run(_spec(CandidateSpec("net", MLPSpec(hidden=(64,)))))
+
+
+def test_derived_candidates_with_other_training_settings_are_not_served_from_the_cache():
+    from core.specs import CompressStep
+
+    cache = ModelCache()
+    step = (CompressStep.from_dict({"kind": "prune_structured", "amount": 0.5, "fine_tune_epochs": 1}),)
+    base = CandidateSpec("net", MLPSpec(hidden=(16,)), TrainSpec(epochs=2))
+    first = run(_spec(base, CandidateSpec("p", parent="net", compress=step, train=TrainSpec(lr=1e-3))),
+                cache=cache)
+    again = run(_spec(base, CandidateSpec("p", parent="net", compress=step, train=TrainSpec(lr=1e-2))),
+                cache=cache)
+    assert again.results[0].model is first.results[0].model      # the parent is reused
+    assert again.results[1].model is not first.results[1].model  # the fine-tuned child is not
