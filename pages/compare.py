@@ -2,21 +2,16 @@
 
 import streamlit as st
 
-from core import CandidateSpec, DataError, ExperimentSpec, run
+from core import CandidateSpec, ExperimentSpec, run
 from core.models import MODELS
 from ui.forms import measure_form, model_form, train_form
 from ui.i18n import t
 from ui.jobs_view import follow, submit
 from ui.results_view import show_results
-from ui.state import current_dataset, load_dataset, model_cache
+from ui.state import model_cache, require_dataset
 
 st.title(t("compare.title"))
-dataset_spec = current_dataset()
-try:
-    data = load_dataset(dataset_spec)
-except DataError as exc:
-    st.error(t("compare.dataset_error", error=exc))
-    st.stop()
+dataset_spec, data = require_dataset()
 st.caption(t("compare.dataset_caption", name=dataset_spec.name, n_train=len(data.y_train),
              n_features=data.n_features, n_classes=data.n_classes))
 

@@ -2,23 +2,18 @@
 
 import streamlit as st
 
-from core import CandidateSpec, DataError, ExperimentSpec, run
+from core import CandidateSpec, ExperimentSpec, run
 from core.compress import run_sweep
 from core.models import MODELS
 from ui.compress_view import chain_form, show_compression, sweep_figure
 from ui.forms import measure_form, model_form, train_form
 from ui.jobs_view import follow, submit
-from ui.state import current_dataset, load_dataset, model_cache
+from ui.state import model_cache, require_dataset
 
 st.title("Compress")
 st.caption("Every technique runs on a copy of the trained model; nominal effects (sparsity, bits) "
            "are shown beside the realised ones, measured by the same harness as everything else.")
-dataset_spec = current_dataset()
-try:
-    data = load_dataset(dataset_spec)
-except DataError as exc:
-    st.error(f"The chosen dataset cannot be used: {exc} Pick another one on the Data page.")
-    st.stop()
+dataset_spec, data = require_dataset()
 
 kinds = [k for k, info in MODELS.items() if not info.needs_images or data.image_shape]
 kind = st.selectbox("Model to compress", kinds, key="cx-kind",

@@ -2,23 +2,18 @@
 
 import streamlit as st
 
-from core import CandidateSpec, DataError, ExperimentSpec, TrainSpec, run
+from core import CandidateSpec, ExperimentSpec, TrainSpec, run
 from core.models import MODELS
 from ui.forms import measure_form, model_form, train_form
 from ui.jobs_view import follow, submit
-from ui.state import current_dataset, load_dataset, model_cache
+from ui.state import model_cache, require_dataset
 from ui.train_view import show_training, variants_form
 
 st.title("Train")
 st.caption("The same network from the same seed, trained several ways and compared on wall-clock "
            "time, throughput, time to a target accuracy and final accuracy. Where a technique does "
            "not help on this machine, the sentences under the run say so from the measurement.")
-dataset_spec = current_dataset()
-try:
-    data = load_dataset(dataset_spec)
-except DataError as exc:
-    st.error(f"The chosen dataset cannot be used: {exc} Pick another one on the Data page.")
-    st.stop()
+dataset_spec, data = require_dataset()
 st.caption(f"Dataset **{dataset_spec.name}**: {len(data.y_train)} training rows, {data.n_features} "
            f"features, {data.n_classes} classes. Change it on the Data page.")
 

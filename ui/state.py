@@ -68,3 +68,17 @@ def _load_dataset(spec_hash: str, _spec: DatasetSpec):
 def load_dataset(spec: DatasetSpec):
     """The prepared dataset for ``spec``, shared across sessions (keyed by the spec's content)."""
     return _load_dataset(spec.spec_hash(), spec)
+
+
+def require_dataset():
+    """The chosen dataset's spec and prepared data; stops the page with a message if unusable."""
+    from core.data import DataError
+
+    from .i18n import t
+
+    spec = current_dataset()
+    try:
+        return spec, load_dataset(spec)
+    except DataError as exc:
+        st.error(t("compare.dataset_error", error=exc))
+        st.stop()

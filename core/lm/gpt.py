@@ -8,7 +8,6 @@ bf16 autocast, gradient clipping; it stops at max_steps or max_seconds, whicheve
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from contextlib import nullcontext
@@ -17,11 +16,10 @@ from typing import Callable
 
 import numpy as np
 import torch
-from safetensors.torch import save as safetensors_bytes
 from torch import nn
 from torch.nn import functional as F
 
-from ..models.base import ParamCounts
+from ..models.neural import TorchArtifact
 from ..models.transformer import Block
 from ..specs import GPTSpec, LMTrainSpec
 from .base import LanguageModel
@@ -74,8 +72,10 @@ def gpt_param_count(vocab_size: int, spec: GPTSpec) -> int:
         return count_params(GPT(vocab_size, spec))
 
 
-class GPTLanguageModel(LanguageModel):
+class GPTLanguageModel(TorchArtifact, LanguageModel):
     """A trained GPT (or a compressed copy) with the metadata to save and rebuild it."""
+
+    params_definition = "weights, biases and embeddings (input and output embedding tied, counted once)"
 
     def __init__(self, module: nn.Module, vocab_size: int, arch: dict, family: str = "large"):
         self.module = module.eval()
@@ -124,19 +124,6 @@ class GPTLanguageModel(LanguageModel):
         state.pop("head.weight", None)
         return state
 
-    def artifact(self) -> dict[str, bytes]:
-        return {"model.safetensors": safetensors_bytes(self.state_tensors()),
-                "architecture.json": json.dumps(self.arch, sort_keys=True).encode()}
-
-    def param_counts(self) -> ParamCounts:
-        params = list(self.module.parameters())
-        return ParamCounts(sum(p.numel() for p in params),
-                           sum(int(torch.count_nonzero(p)) for p in params),
-                           "weights, biases and embeddings (input and output embedding tied, counted once)")
-
-    def memory_bytes(self) -> int:
-        tensors = list(self.module.parameters()) + list(self.module.buffers())
-        return sum(t.numel() * t.element_size() for t in tensors)
 
 
 @dataclass

@@ -80,7 +80,35 @@ def count_mlp_params(n_features: int, n_classes: int, hidden: tuple[int, ...]) -
     return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
 
 
-class TorchClassifier(Classifier):
+class TorchArtifact:
+    """Saving and counting for wrappers that hold a torch ``module`` and its JSON ``arch``.
+
+    The safetensors file plus the architecture JSON rebuild the model without unpickling.
+    """
+
+    module: nn.Module
+    arch: dict
+    params_definition = "weights and biases of every layer"
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Tensors written to the safetensors file; compressed variants override this."""
+        return {k: v.detach().contiguous() for k, v in self.module.state_dict().items()}
+
+    def artifact(self) -> dict[str, bytes]:
+        return {"model.safetensors": safetensors_bytes(self.state_tensors()),
+                "architecture.json": json.dumps(self.arch, sort_keys=True).encode()}
+
+    def param_counts(self) -> ParamCounts:
+        params = list(self.module.parameters())
+        return ParamCounts(sum(p.numel() for p in params),
+                           sum(int(torch.count_nonzero(p)) for p in params), self.params_definition)
+
+    def memory_bytes(self) -> int:
+        tensors = list(self.module.parameters()) + list(self.module.buffers())
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+
+class TorchClassifier(TorchArtifact, Classifier):
     """A torch module with the metadata needed to run, save and rebuild it.
 
     ``arch`` is the JSON-serialisable description saved beside the weights; together with the
@@ -99,20 +127,3 @@ class TorchClassifier(Classifier):
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.logits(X).argmax(dim=1).numpy()
 
-    def state_tensors(self) -> dict[str, torch.Tensor]:
-        """Tensors written to the safetensors file; compressed variants override this."""
-        return {k: v.detach().contiguous() for k, v in self.module.state_dict().items()}
-
-    def artifact(self) -> dict[str, bytes]:
-        return {"model.safetensors": safetensors_bytes(self.state_tensors()),
-                "architecture.json": json.dumps(self.arch, sort_keys=True).encode()}
-
-    def param_counts(self) -> ParamCounts:
-        params = list(self.module.parameters())
-        return ParamCounts(sum(p.numel() for p in params),
-                           sum(int(torch.count_nonzero(p)) for p in params),
-                           "weights and biases of every layer")
-
-    def memory_bytes(self) -> int:
-        tensors = list(self.module.parameters()) + list(self.module.buffers())
-        return sum(t.numel() * t.element_size() for t in tensors)
