@@ -27,7 +27,8 @@ def test_language_page_trains_both_models_and_shows_samples():
     for name in ("**GPT**", "**GPT int8**", "**3-gram**"):
         assert name in names, names
     samples = [c.value for c in at.code]
-    assert all(s.startswith("The ") and len(s) == len("The ") + 20 for s in samples)
+    # the prompt, then up to 20 generated characters (st.code drops trailing white space)
+    assert all(s.startswith("The ") and len("The ") < len(s) <= len("The ") + 20 for s in samples), samples
     table = at.dataframe[0].value
     assert list(table["Model"]) == ["GPT", "GPT int8", "3-gram"]
     assert (table["Bits/char"] > 0).all()
