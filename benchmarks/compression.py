@@ -1,4 +1,4 @@
-"""Compression benchmark (issue 8): what each technique buys on digits, against the issue's targets.
+"""Compression benchmark: what each technique buys on digits, against the product's targets.
 
     .venv/bin/python benchmarks/compression.py [--spec examples/compression.yaml] [--seeds 5]
 

@@ -1,4 +1,4 @@
-"""Issue 5's target: on the built-in corpus, does a GPT of about 1-3 M parameters trained for at
+"""The target: on the built-in corpus, does a GPT of about 1-3 M parameters trained for at
 most 3 minutes reach lower validation bits per character than the best character n-gram?
 
     .venv/bin/python benchmarks/language_model.py [--seconds 180] [--layers 2 --embd 256]

@@ -1,7 +1,7 @@
 """Character-level GPT: token + learned position embeddings, causal pre-norm blocks, tied head.
 
-The blocks are core/models/transformer.py's, built causal. Training follows the training
-issue's options: AdamW (decoupled decay on weight matrices only), warm-up then a schedule,
+The blocks are core/models/transformer.py's, built causal. Training uses the engine's
+training options: AdamW (decoupled decay on weight matrices only), warm-up then a schedule,
 bf16 autocast, gradient clipping; it stops at max_steps or max_seconds, whichever comes first.
 """
 
