@@ -50,12 +50,15 @@ class CandidateResult:
             rec.update(self.metrics.to_dict())
         rec["train_seconds"] = self.train_seconds
         if self.history is not None:
-            rec["train_throughput_sps"] = self.history.throughput_sps
-            rec["history"] = self.history.to_dict()
+            rec.update(self._history_fields())
         rec["nominal"] = dict(self.nominal)
         rec["notes"] = list(self.notes)
         rec["settings"] = self.settings
         return rec
+
+    def _history_fields(self) -> dict[str, Any]:
+        """Training throughput (its unit in the key) and the per-epoch history."""
+        return {"train_throughput_sps": self.history.throughput_sps, "history": self.history.to_dict()}
 
 
 @dataclass

@@ -4,56 +4,39 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ..experiment import ModelCache
+from ..experiment import CandidateResult, ModelCache
 from ..measure import environment
 from ..specs import GPTSpec, LanguageExperimentSpec, LMCandidateSpec, LMTrainSpec, NGramSpec
 from ..train.loop import Progress, StopCheck
 from .base import LanguageModel
 from .compress import LMCompressContext, compress_lm
 from .corpus import Corpus, load_corpus
-from .gpt import LMHistory, fit_gpt
-from .measure import LMMetrics, eval_ids, how_measured, measure_lm, sample_text
+from .gpt import fit_gpt
+from .measure import eval_ids, how_measured, measure_lm, sample_text
 from .ngram import NGramLanguageModel
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class LMCandidateResult:
-    name: str
-    family: str                      # large | small | compressed
-    kind: str                        # gpt | ngram (a compressed record keeps its root's kind)
-    status: str = "done"             # done | failed | cancelled
-    error: str | None = None
-    metrics: LMMetrics | None = None
-    train_seconds: float = 0.0       # training (n-grams: counting) or compression time
-    history: LMHistory | None = None
-    parent: str | None = None
-    steps: tuple[dict, ...] = ()
-    nominal: dict[str, float] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-    settings: dict = field(default_factory=dict)
+class LMCandidateResult(CandidateResult):
+    """A language model's record: the classifier record's fields, plus the generated sample.
+
+    ``kind`` is gpt | ngram; ``metrics`` are LMMetrics, ``history`` an LMHistory, ``model`` a
+    LanguageModel.
+    """
+
     sample: str = ""                 # generated from the shared prompt
-    model: LanguageModel | None = field(default=None, repr=False)
 
     def to_record(self) -> dict[str, Any]:
-        rec: dict[str, Any] = {"name": self.name, "family": self.family, "kind": self.kind,
-                               "status": self.status, "error": self.error, "parent": self.parent,
-                               "steps": list(self.steps)}
-        if self.metrics is not None:
-            rec.update(self.metrics.to_dict())
-        rec["train_seconds"] = self.train_seconds
-        if self.history is not None:
-            rec["train_throughput_chars_per_s"] = self.history.throughput_chars_per_s
-            rec["history"] = self.history.to_dict()
-        rec["nominal"] = dict(self.nominal)
-        rec["notes"] = list(self.notes)
-        rec["sample"] = self.sample
-        rec["settings"] = self.settings
-        return rec
+        return {**super().to_record(), "sample": self.sample}
+
+    def _history_fields(self) -> dict[str, Any]:
+        return {"train_throughput_chars_per_s": self.history.throughput_chars_per_s,
+                "history": self.history.to_dict()}
 
 
 @dataclass
