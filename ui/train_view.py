@@ -12,7 +12,10 @@ from core.specs import TrainSpec
 from core.train.report import (CURVE_METRICS, curves_figure, regularisation_view, throughput_figure,
                                trained, training_table, verdicts, weight_histogram_figure)
 
-# Each variant is the base training settings with these fields changed.
+from .i18n import t
+
+# Each variant is the base training settings with these fields changed. The ids (English names)
+# stay stable across languages; the trained models are named in the page's language.
 VARIANTS: dict[str, dict] = {
     "fp32, 1 process": {},
     "bf16 autocast": {"precision": "bf16"},
@@ -33,30 +36,40 @@ VARIANTS: dict[str, dict] = {
 }
 PARALLEL_NAMES = {"DDP", "Hogwild!", "Local SGD"}
 
-STALENESS = ("Hogwild! workers write into one shared model without locks, so a gradient may be "
-             "computed on weights another worker has already changed (stale). That buys updates "
-             "with no waiting; the price is noisier steps. Local SGD instead lets each worker run "
-             "`sync_every` steps alone, then averages the weights: less communication, replicas that "
-             "drift apart between averages. DDP averages every gradient: identical replicas, a "
-             "full all-reduce of all weights per step.")
+
+
+def variant_labels() -> dict[str, str]:
+    """Each variant id with its name in the page's language."""
+    return {
+        "fp32, 1 process": t("train.v_fp32"), "bf16 autocast": t("train.v_bf16"),
+        "fp16 autocast (CUDA only)": t("train.v_fp16"), "DDP": t("train.v_ddp"),
+        "Hogwild!": t("train.v_hogwild"), "Local SGD": t("train.v_local_sgd"),
+        "SGD + Nesterov": t("train.v_nesterov"), "AdamW": t("train.v_adamw"),
+        "Cosine schedule": t("train.v_cosine"), "One-cycle schedule": t("train.v_onecycle"),
+        "Step schedule": t("train.v_step"), "Gradient clipping (1.0)": t("train.v_clip"),
+        "L2 weight decay": t("train.v_l2"), "L1 penalty": t("train.v_l1"),
+        "Early stopping": t("train.v_early_stopping"),
+        "Gradient pruning during training": t("train.v_prune"),
+    }
 
 
 def variants_form(base: TrainSpec, key: str = "tr") -> list[tuple[str, TrainSpec]]:
     """The chosen variants, each a (name, TrainSpec) built from ``base``."""
-    names = st.multiselect("Training variants (each trains the same model from the same seed)",
-                           list(VARIANTS), default=["fp32, 1 process", "bf16 autocast"], key=f"{key}-var")
+    labels = variant_labels()
+    ids = st.multiselect(t("train.variants"), list(VARIANTS), default=["fp32, 1 process", "bf16 autocast"],
+                         format_func=labels.get, key=f"{key}-var")
     c1, c2, c3, c4 = st.columns(4)
-    workers = c1.slider("Workers (DDP, Hogwild!, local SGD)", 2, 8, 2, key=f"{key}-workers")
-    sync = c2.select_slider("Local SGD: steps between averages", [1, 2, 4, 8, 16, 32], 8, key=f"{key}-sync")
-    l1 = c3.select_slider("L1 strength", [1e-5, 1e-4, 1e-3, 1e-2], 1e-4, key=f"{key}-l1")
-    sparsity = c4.slider("Pruning target sparsity", 0.1, 0.95, 0.8, 0.05, key=f"{key}-prune")
+    workers = c1.slider(t("train.workers"), 2, 8, 2, key=f"{key}-workers")
+    sync = c2.select_slider(t("train.sync_every"), [1, 2, 4, 8, 16, 32], 8, key=f"{key}-sync")
+    l1 = c3.select_slider(t("train.l1_strength"), [1e-5, 1e-4, 1e-3, 1e-2], 1e-4, key=f"{key}-l1")
+    sparsity = c4.slider(t("train.prune_sparsity"), 0.1, 0.95, 0.8, 0.05, key=f"{key}-prune")
     out = []
-    for name in names:
-        change = dict(VARIANTS[name])
-        if name in PARALLEL_NAMES:
+    for vid in ids:
+        change, name = dict(VARIANTS[vid]), labels[vid]
+        if vid in PARALLEL_NAMES:
             change["n_workers"] = workers
-            name = f"{name} x{workers}"
-        change.update({"sync_every": sync} if "local" in name.lower() else {})
+            name = t("train.parallel_name", name=name, workers=workers)
+        change.update({"sync_every": sync} if vid == "Local SGD" else {})
         change.update({"l1": l1} if "l1" in change else {})
         change.update({"prune_sparsity": sparsity} if "prune_sparsity" in change else {})
         out.append((name, dataclasses.replace(base, **change)))
@@ -69,8 +82,8 @@ def show_training(result: ExperimentResult, data: Dataset, target: float, key: s
     for sentence in verdicts(records, target):
         st.markdown(f"- {sentence}")
     if not trained(records):
-        st.warning("No variant finished training; see the table for why.")
-    metric = st.radio("Curve", list(CURVE_METRICS), format_func=CURVE_METRICS.get, horizontal=True,
+        st.warning(t("train.none_trained"))
+    metric = st.radio(t("train.curve"), list(CURVE_METRICS), format_func=CURVE_METRICS.get, horizontal=True,
                       key=f"{key}-metric")
     left, right = st.columns(2)
     left.plotly_chart(curves_figure(records, metric, "epoch"), key=f"{key}-by-epoch")
@@ -81,17 +94,16 @@ def show_training(result: ExperimentResult, data: Dataset, target: float, key: s
              for r in result.results if r.model is not None}
     views = {k: v for k, v in views.items() if v is not None}
     if views:
-        with st.expander("Regularisation: weight distribution and train-test gap", expanded=False):
+        with st.expander(t("train.regularisation"), expanded=False):
             st.plotly_chart(weight_histogram_figure(views), key=f"{key}-weights")
-            st.dataframe([{"Variant": k, "Train accuracy (%)": round(100 * v["train_accuracy"], 2),
-                           "Test accuracy (%)": round(100 * v["test_accuracy"], 2),
-                           "Gap (points)": round(v["gap_points"], 2),
-                           f"|w| < {v['near_zero']:g} (%)": round(100 * v["near_zero_fraction"], 1)}
+            st.dataframe([{t("train.col_variant"): k,
+                           t("train.col_train_accuracy"): round(100 * v["train_accuracy"], 2),
+                           t("train.col_test_accuracy"): round(100 * v["test_accuracy"], 2),
+                           t("train.col_gap"): round(v["gap_points"], 2),
+                           t("train.col_near_zero", threshold=f"{v['near_zero']:g}"):
+                               round(100 * v["near_zero_fraction"], 1)}
                           for k, v in views.items()], hide_index=True)
     if any((r.get("history") or {}).get("setup", {}).get("parallel") in ("hogwild", "local_sgd")
            for r in records):
-        st.caption(STALENESS)
-    st.caption("How measured: throughput is training samples (all workers) over the training loop's "
-               "wall-clock time (time.perf_counter), from the moment every worker was ready; worker "
-               "start-up is shown separately. Curves use the validation slice of the training split; "
-               "test accuracy uses the held-out split. " + result.how_measured)
+        st.caption(t("train.staleness"))
+    st.caption(t("train.how_measured", details=result.how_measured))
