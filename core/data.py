@@ -2,6 +2,12 @@
 
 Every decision the loader takes about a user's file (a dropped column, an imputed value, a
 one-hot encoding) is recorded in ``Dataset.decisions`` so the page can show it.
+
+Decisions and refusals are `Message`s: a key under ``data_load`` in locales/ and its values.
+A dataset is loaded once and shared (cached, stored with every run), so it keeps the messages
+rather than sentences in one language, and a page renders them in its own language when it
+shows them (`Dataset.decisions_in`, `decisions_in`, `DataError.text`). ``Dataset.decisions``
+stays the English text that the CLI, exports and older stored runs use.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +29,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from .i18n import translate
 from .specs import DatasetSpec
 
 MAX_CSV_BYTES = 50 * 1024 * 1024
@@ -31,8 +39,43 @@ _SNIFF_CHARS = 64 * 1024
 _MAX_ABS_VALUE = 1e30
 
 
+@dataclass(frozen=True)
+class Message:
+    """One decision or refusal of the loader, renderable in any language."""
+    key: str                              # under ``data_load.`` in locales/<lang>/engine.yaml
+    values: tuple[tuple[str, Any], ...]   # placeholder -> value; a value may be a Message
+
+    @classmethod
+    def of(cls, key: str, **values) -> "Message":
+        return cls(key, tuple(values.items()))
+
+    def text(self, lang: str = "en") -> str:
+        filled = {k: v.text(lang) if isinstance(v, Message) else v for k, v in self.values}
+        return translate(lang, f"data_load.{self.key}", **filled)
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "values": {k: v.to_dict() if isinstance(v, Message) else v
+                                            for k, v in self.values}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Message":
+        return cls(data["key"], tuple((k, cls.from_dict(v) if isinstance(v, dict) else v)
+                                      for k, v in data["values"].items()))
+
+
 class DataError(ValueError):
-    """A problem with the user's data: the message says what is wrong and what to do."""
+    """A problem with the user's data: the message says what is wrong and what to do.
+
+    ``str(exc)`` is English; `text` gives it in another language when it was raised from a
+    `Message` (plain-string errors of other loaders read the same in every language).
+    """
+
+    def __init__(self, message: "str | Message"):
+        self.message = message if isinstance(message, Message) else None
+        super().__init__(message.text("en") if isinstance(message, Message) else message)
+
+    def text(self, lang: str = "en") -> str:
+        return self.message.text(lang) if self.message is not None else str(self)
 
 
 @dataclass(frozen=True)
@@ -51,6 +94,8 @@ class Dataset:
     # Source column of each encoded feature: the one-hot levels of a categorical column share
     # one group. None means every feature is its own column (the built-in datasets).
     feature_groups: tuple[int, ...] | None = None
+    # The decisions as messages, one per entry of ``decisions``, for other languages.
+    decision_messages: tuple[Message, ...] = ()
 
     @property
     def n_features(self) -> int:
@@ -67,7 +112,26 @@ class Dataset:
             "split": {"test_fraction": self.test_fraction, "seed": self.seed, "stratified": True},
             "image_shape": list(self.image_shape) if self.image_shape else None,
             "decisions": list(self.decisions),
+            "decision_messages": [m.to_dict() for m in self.decision_messages],
         }
+
+    def decisions_in(self, lang: str = "en") -> tuple[str, ...]:
+        """The loader's decisions in ``lang``."""
+        if len(self.decision_messages) != len(self.decisions):
+            return self.decisions
+        return tuple(m.text(lang) for m in self.decision_messages)
+
+
+def decisions_in(summary: dict, lang: str = "en") -> list[str]:
+    """The decisions of a stored `Dataset.summary()` in ``lang`` (as stored when it has no messages)."""
+    stored = [str(d) for d in summary.get("decisions") or []]
+    messages = summary.get("decision_messages") or []
+    if len(messages) != len(stored):  # older runs, and corpora, store English sentences only
+        return stored
+    try:
+        return [Message.from_dict(m).text(lang) for m in messages]
+    except (KeyError, TypeError, ValueError, AttributeError):  # a key this version does not know
+        return stored
 
 
 TARGET = "target"
@@ -76,8 +140,7 @@ TARGET = "target"
 def save_upload(data: bytes, directory: Path) -> Path:
     """Store uploaded bytes under a name derived from their content (never the user's file name)."""
     if len(data) > MAX_CSV_BYTES:
-        raise DataError(f"The file is {len(data) / 1e6:.1f} MB; the limit is "
-                        f"{MAX_CSV_BYTES / 1e6:.0f} MB. Upload a sample of the rows instead.")
+        raise DataError(_too_large(len(data)))
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{hashlib.sha256(data).hexdigest()[:24]}.csv"
     if not path.exists():
@@ -87,10 +150,11 @@ def save_upload(data: bytes, directory: Path) -> Path:
     return path
 
 
-def read_table(spec: DatasetSpec) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+def read_table(spec: DatasetSpec, lang: str = "en") -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     """The raw table (features and target column) before encoding, its target name, and notes."""
     if spec.name == "csv":
-        return _read_csv(Path(spec.csv_path), spec.target)
+        frame, target, notes = _read_csv(Path(spec.csv_path), spec.target)
+        return frame, target, tuple(n.text(lang) for n in notes)
     frame, image_shape = _builtin_frame(spec)
     return frame, TARGET, ()
 
@@ -105,12 +169,14 @@ def load(spec: DatasetSpec) -> Dataset:
     classes, y = np.unique(frame[TARGET].to_numpy(), return_inverse=True)
     X_tr, X_te, y_tr, y_te = _split(X, y, spec)
     scaler = StandardScaler().fit(X_tr)
-    decisions = [f"Built-in dataset '{spec.name}': {X.shape[0]} rows, {X.shape[1]} numeric features.",
-                 "Features standardised with mean and variance of the training split only."]
+    decisions = [Message.of("builtin", name=spec.name, n_rows=int(X.shape[0]),
+                            n_features=int(X.shape[1])),
+                 Message.of("standardised")]
     return Dataset(spec.name, scaler.transform(X_tr).astype(np.float32), y_tr.astype(np.int64),
                    scaler.transform(X_te).astype(np.float32), y_te.astype(np.int64),
                    tuple(frame.columns.drop(TARGET)), tuple(str(c) for c in classes), image_shape,
-                   tuple(decisions), spec.test_fraction, spec.seed)
+                   tuple(m.text() for m in decisions), spec.test_fraction, spec.seed,
+                   decision_messages=tuple(decisions))
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,73 +209,69 @@ def _builtin_frame(spec: DatasetSpec) -> tuple[pd.DataFrame, tuple[int, int, int
     return frame, image_shape
 
 
+def _too_large(n_bytes: int) -> Message:
+    return Message.of("too_large", size_mb=n_bytes / 1e6, limit_mb=MAX_CSV_BYTES / 1e6)
+
+
 def _split(X, y, spec: DatasetSpec):
     counts = np.bincount(y)
     n_test = math.ceil(len(y) * spec.test_fraction)
     if counts.min() < 2 or n_test < len(counts) or len(y) - n_test < len(counts):
-        raise DataError(
-            f"Cannot make a stratified split: {len(y)} rows, {len(counts)} classes, smallest class "
-            f"has {counts.min()} rows, test fraction {spec.test_fraction}. Every class needs at least "
-            "2 rows and one row on each side; add rows or change the test fraction.")
+        raise DataError(Message.of("no_split", n_rows=len(y), n_classes=len(counts),
+                                   smallest=int(counts.min()), test_fraction=spec.test_fraction))
     return train_test_split(X, y, test_size=spec.test_fraction, random_state=spec.seed, stratify=y)
 
 
 def _refuse_binary(raw: bytes) -> None:
     head = raw[:4096]
     if head.startswith(b"PK\x03\x04"):
-        raise DataError("This is a zip archive (an Excel .xlsx file is one), not a CSV. Save it as "
-                        "CSV (comma-separated values) and upload that.")
+        raise DataError(Message.of("zip_archive"))
     if b"\x00" in head:
-        raise DataError("The file contains NUL bytes: it is binary, or text in UTF-16. Save it as "
-                        "CSV in UTF-8 and upload it again.")
+        raise DataError(Message.of("nul_bytes"))
 
 
-def _decode(raw: bytes) -> tuple[str, list[str]]:
+def _decode(raw: bytes) -> tuple[str, list[Message]]:
     try:
         return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError:
-        return raw.decode("latin-1"), ["The file is not valid UTF-8; it was read as Latin-1."]
+        return raw.decode("latin-1"), [Message.of("latin1")]
 
 
-def _read_csv(path: Path, target: str | None) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+def _read_csv(path: Path, target: str | None) -> tuple[pd.DataFrame, str, tuple[Message, ...]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise DataError(f"Cannot read the CSV file ({exc.strerror}). Upload it again.") from None
+        raise DataError(Message.of("unreadable", reason=str(exc.strerror))) from None
     if len(raw) > MAX_CSV_BYTES:
-        raise DataError(f"The file is {len(raw) / 1e6:.1f} MB; the limit is "
-                        f"{MAX_CSV_BYTES / 1e6:.0f} MB. Upload a sample of the rows instead.")
+        raise DataError(_too_large(len(raw)))
     _refuse_binary(raw)
     text, notes = _decode(raw)
     if not text.strip():
-        raise DataError("The file is empty. Upload a CSV with a header row and at least a few rows.")
+        raise DataError(Message.of("empty"))
     delimiter = _sniff_delimiter(text)
     if delimiter != ",":
-        notes.append(f"Columns are separated by {delimiter!r}, detected from the file.")
+        notes.append(Message.of("separator", delimiter=delimiter))
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"The file could not be parsed as CSV ({first}). Check that every row has "
-                        "the same number of separators and that quotes are closed.") from None
+        raise DataError(Message.of("unparsable", detail=first)) from None
     header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     seen: set[str] = set()
     for name in (h.strip() for h in header):  # pandas silently renames duplicates to "a.1"
         if name in seen:
-            raise DataError(f"Column name {name!r} appears more than once. Give every column a "
-                            "unique name.")
+            raise DataError(Message.of("duplicate_column", name=name))
         seen.add(name)
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = frame.dropna(how="all")
     if frame.empty:
-        raise DataError("The file has a header but no data rows. Add rows and upload it again.")
+        raise DataError(Message.of("no_rows"))
     if frame.shape[1] < 2:
-        raise DataError("The file has only one column. A dataset needs at least one feature column "
-                        "and a target column; check the separator.")
+        raise DataError(Message.of("one_column"))
     target = target if target is not None else frame.columns[-1]
     if target not in frame.columns:
-        raise DataError(f"Target column {target!r} is not in the file. Columns are: "
-                        f"{', '.join(map(str, frame.columns[:20]))}.")
+        raise DataError(Message.of("target_not_found", target=target,
+                                   columns=", ".join(map(str, frame.columns[:20]))))
     return frame, target, tuple(notes)
 
 
@@ -225,39 +287,35 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _prepare_table(spec: DatasetSpec, frame: pd.DataFrame, target: str,
-                   decisions: list[str]) -> Dataset:
+                   decisions: list[Message]) -> Dataset:
     y_raw = frame[target]
     missing_target = int(y_raw.isna().sum())
     if missing_target == len(frame):
-        raise DataError(f"Target column {target!r} has no values. Pick the column that holds the "
-                        "class labels.")
+        raise DataError(Message.of("target_empty", target=target))
     if missing_target:
         frame = frame[y_raw.notna()]
-        decisions.append(f"Dropped {missing_target} rows whose target {target!r} is missing.")
+        decisions.append(Message.of("dropped_missing_target", n=missing_target, target=target))
     y_str = frame[target].astype(str).str.strip()
     counts = y_str.value_counts()
     if len(counts) < 2:
-        raise DataError(f"Target column {target!r} has a single class ({counts.index[0]!r}). "
-                        "A classifier needs at least two classes; pick another target column.")
+        raise DataError(Message.of("single_class", target=target, label=str(counts.index[0])))
     if len(counts) > MAX_CLASSES:
-        raise DataError(f"Target column {target!r} has {len(counts)} distinct values; the limit is "
-                        f"{MAX_CLASSES} classes. It looks like a continuous value or an identifier; "
-                        "pick a column of class labels (regression is not supported).")
+        raise DataError(Message.of("too_many_classes", target=target, n=len(counts),
+                                   limit=MAX_CLASSES))
     rare = counts[counts < 2]
     if len(rare):
         frame, y_str = frame[~y_str.isin(rare.index)], y_str[~y_str.isin(rare.index)]
-        decisions.append(f"Dropped {len(rare)} classes with a single row ({', '.join(map(str, rare.index[:5]))}"
-                         f"{'…' if len(rare) > 5 else ''}): a stratified split needs two rows per class.")
+        decisions.append(Message.of("dropped_rare_classes", n=len(rare),
+                                    names=", ".join(map(str, rare.index[:5])) + ("…" if len(rare) > 5 else "")))
         if y_str.nunique() < 2:
-            raise DataError("After dropping classes with a single row, fewer than two classes remain. "
-                            "Add rows or pick another target column.")
+            raise DataError(Message.of("too_few_classes_left"))
 
     features = frame.drop(columns=target)
     numeric, categorical = [], []
     for col in features.columns:
         kind, series, note = _classify_column(features[col], len(features))
-        if note:
-            decisions.append(f"Column {col!r}: {note}")
+        if note is not None:
+            decisions.append(Message.of("column", col=str(col), note=note))
         if kind == "numeric":
             features[col] = series
             numeric.append(col)
@@ -265,8 +323,7 @@ def _prepare_table(spec: DatasetSpec, frame: pd.DataFrame, target: str,
             features[col] = series
             categorical.append(col)
     if not numeric and not categorical:
-        raise DataError("No usable feature columns remain (every column is empty, constant or an "
-                        "identifier). Upload a file with at least one informative feature column.")
+        raise DataError(Message.of("no_features"))
 
     decisions.extend(_leak_warnings(features[numeric + categorical], y_str))
     classes, y = np.unique(y_str.to_numpy(), return_inverse=True)
@@ -283,16 +340,14 @@ def _prepare_table(spec: DatasetSpec, frame: pd.DataFrame, target: str,
     levels = transform.named_transformers_["categorical"][-1].categories_ if categorical else []
     groups = tuple(range(len(numeric))) + tuple(
         len(numeric) + j for j, cats in enumerate(levels) for _ in cats)
-    decisions.append(f"{len(numeric)} numeric columns (missing values imputed with the training median, "
-                     f"then standardised) and {len(categorical)} categorical columns (missing values "
-                     f"imputed with the most frequent level, then one-hot encoded) give {len(names)} "
-                     "features; every statistic was fitted on the training split only.")
+    decisions.append(Message.of("encoded", n_numeric=len(numeric), n_categorical=len(categorical),
+                                n_features=len(names)))
     return Dataset("csv", Xt_tr, y_tr.astype(np.int64), Xt_te, y_te.astype(np.int64), names,
-                   tuple(str(c) for c in classes), None, tuple(decisions), spec.test_fraction, spec.seed,
-                   groups)
+                   tuple(str(c) for c in classes), None, tuple(m.text() for m in decisions),
+                   spec.test_fraction, spec.seed, groups, tuple(decisions))
 
 
-def _leak_warnings(features: pd.DataFrame, y: pd.Series) -> list[str]:
+def _leak_warnings(features: pd.DataFrame, y: pd.Series) -> list[Message]:
     """Columns whose values each belong to a single class: suspicious unless they are the label.
 
     Such a column is kept (it may be a genuinely decisive feature) but flagged, because an ID
@@ -308,68 +363,74 @@ def _leak_warnings(features: pd.DataFrame, y: pd.Series) -> list[str]:
         levels = values.nunique()
         if n_classes <= levels <= len(values) // 2:
             leak = bool((y.groupby(values.to_numpy()).nunique() == 1).all())
-            how = f"each of its {levels} values belongs to one class"
+            how = Message.of("leak_values", levels=int(levels))
         elif pd.api.types.is_numeric_dtype(values) and levels > len(values) // 2:
             ordered = labels[np.argsort(values.to_numpy(), kind="stable")]
             leak = int((ordered[1:] != ordered[:-1]).sum()) == n_classes - 1
-            how = "sorted by it, the rows fall into one block per class"
+            how = Message.of("leak_sorted")
         else:
             continue
         if leak:
-            notes.append(f"Warning: column {col!r} alone predicts the target perfectly ({how}). If it "
-                         "is derived from the label (an ID or a code), remove it from the file: it "
-                         "makes every model look perfect.")
+            notes.append(Message.of("leak", col=str(col), how=how))
     return notes
 
 
-def _classify_column(s: pd.Series, n_rows: int) -> tuple[str, pd.Series, str]:
+def _classify_column(s: pd.Series, n_rows: int) -> tuple[str, pd.Series, Message | None]:
     """Decide how to use one feature column: ('numeric'|'categorical'|'drop', values, note)."""
     if s.isna().all():
-        return "drop", s, "dropped: every value is missing."
+        return "drop", s, Message.of("col_all_missing")
     if pd.api.types.is_bool_dtype(s):
         s = s.astype(float)
+    parts: list[Message] = []
     if not pd.api.types.is_numeric_dtype(s):
         as_num = pd.to_numeric(s, errors="coerce")
         parsed, present = as_num.notna().sum(), s.notna().sum()
         if parsed >= 0.95 * present:
-            note = (f"read as numbers; {present - parsed} value(s) that are not numbers treated as missing."
-                    if parsed < present else "")
+            if parsed < present:
+                parts.append(Message.of("col_not_numbers", n=int(present - parsed)))
             s = as_num
         else:
             s = s.astype("string").str.strip()
             levels = s.nunique(dropna=True)
             if levels <= 1:
-                return "drop", s, "dropped: a single value in every row."
+                return "drop", s, Message.of("col_single_text")
             if levels == s.notna().sum() and n_rows > 20:
-                return "drop", s, "dropped: every value is different, so it looks like an identifier."
+                return "drop", s, Message.of("col_identifier")
             if levels > MAX_CATEGORY_LEVELS:
-                return "drop", s, (f"dropped: text with {levels} distinct values (more than "
-                                   f"{MAX_CATEGORY_LEVELS}) is too many levels to one-hot encode.")
+                return "drop", s, Message.of("col_too_many_levels", levels=int(levels),
+                                             limit=MAX_CATEGORY_LEVELS)
             missing = int(s.isna().sum())
-            tail = f"; {missing} missing values imputed" if missing else ""
-            return "categorical", s.astype(object).where(s.notna(), np.nan), \
-                f"categorical with {levels} levels, one-hot encoded{tail}."
-    else:
-        note = ""
+            note = (Message.of("col_categorical_missing", levels=int(levels), missing=missing)
+                    if missing else Message.of("col_categorical", levels=int(levels)))
+            return "categorical", s.astype(object).where(s.notna(), np.nan), note
     s = s.astype(float)
     infinite = int(np.isinf(s).sum())
     if infinite:
         s = s.replace([np.inf, -np.inf], np.nan)
-        note = (note + " " if note else "") + f"{infinite} infinite values treated as missing."
+        parts.append(Message.of("col_infinite", n=infinite))
     huge = int((s.abs() > _MAX_ABS_VALUE).sum())
     if huge:  # squaring these for the variance overflows float64; float32 cannot hold them at all
         s = s.where(s.abs() <= _MAX_ABS_VALUE)
-        note = (note + " " if note else "") + (f"{huge} values beyond ±{_MAX_ABS_VALUE:.0e} treated "
-                                               "as missing.")
+        parts.append(Message.of("col_huge", n=huge, limit=_MAX_ABS_VALUE))
     if s.isna().all():
-        return "drop", s, "dropped: no finite numeric values."
+        return "drop", s, Message.of("col_no_finite")
     if s.nunique(dropna=True) <= 1:
-        return "drop", s, "dropped: the same value in every row."
+        return "drop", s, Message.of("col_constant")
     whole = s.dropna()
     if (len(whole) == n_rows > 20 and (whole == whole.round()).all() and whole.is_unique
             and whole.max() - whole.min() + 1 == n_rows):
-        return "drop", s, "dropped: consecutive whole numbers, one per row, so it looks like a row number."
+        return "drop", s, Message.of("col_row_number")
     missing = int(s.isna().sum())
     if missing:
-        note = (note + " " if note else "") + f"{missing} missing values imputed with the training median."
-    return "numeric", s, note
+        parts.append(Message.of("col_missing_median", n=missing))
+    return "numeric", s, _joined(parts)
+
+
+def _joined(parts: list[Message]) -> Message | None:
+    """Several notes on one column as one message (each language joins sentences its own way)."""
+    if not parts:
+        return None
+    note = parts[0]
+    for part in parts[1:]:
+        note = Message.of("then", first=note, second=part)
+    return note
