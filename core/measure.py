@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import platform
+import re
+import string
 import sys
 import time
 import tracemalloc
@@ -25,6 +27,7 @@ from threadpoolctl import threadpool_limits
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from .i18n import strings, translate
 from .models.base import Classifier
 from .models.neural import TorchClassifier
 from .specs import MeasureSpec
@@ -54,21 +57,45 @@ class Metrics:
         return asdict(self)
 
 
-HOW_MEASURED = (
-    "Accuracy and macro-F1 on the held-out test split. Latency: batch 1, rows taken in turn from "
-    "the test split, {warmup} untimed warm-up calls, then at least {min_repeats} timed calls and at "
-    "least {min_seconds:g} s (stopping at {max_seconds:g} s); percentiles of wall-clock time "
-    "(time.perf_counter). Throughput: batch {batch_size}, same rules, rows / median call time. "
-    "{n_threads} threads (torch intra-op and BLAS/OpenMP). Size: bytes of the saved artifact "
-    "files (safetensors + JSON for torch, skops for scikit-learn). Peak memory: learned state in "
-    "memory plus the peak working memory of one predict call at the throughput batch (torch: "
-    "bytes of tensors alive, tracked per operator; scikit-learn: tracemalloc of NumPy and Python "
-    "allocations)."
-)
+def how_measured(spec: MeasureSpec, lang: str = "en") -> str:
+    """How the figures of a run measured with ``spec`` were obtained, in ``lang``."""
+    return translate(lang, "measured.classifier", **spec.to_dict())
 
 
-def how_measured(spec: MeasureSpec) -> str:
-    return HOW_MEASURED.format(**spec.to_dict())
+# A run stores its how-measured text in English (results.json, the run store, exports), and
+# runs stored before there was a choice of language have nothing else. Rather than store a key
+# beside it, a page or report renders the stored text in its language on demand: the English
+# template that produced it is recognised, and the same figures go into the other language's.
+_HOW_MEASURED_KEYS = ("measured.classifier", "measured.language_model")
+
+
+def how_measured_in(text: str, lang: str = "en") -> str:
+    """A stored how-measured ``text`` in ``lang``; text that no template produced stays as it is."""
+    if lang == "en" or not text:
+        return text
+    for key in _HOW_MEASURED_KEYS:
+        template = strings(lang)[key]
+        text = _english_pattern(key).sub(lambda m: _Verbatim().format(template, **m.groupdict()), text)
+    return text
+
+
+@lru_cache(maxsize=None)
+def _english_pattern(key: str) -> re.Pattern:
+    """The English template of ``key`` as a regex, one named group per placeholder."""
+    parts, seen = [], set()
+    for literal, name, _, _ in string.Formatter().parse(strings("en")[key]):
+        parts.append(re.escape(literal))
+        if name:  # figures never contain white space; a name seen before must repeat its figure
+            parts.append(f"(?P={name})" if name in seen else rf"(?P<{name}>\S+?)")
+            seen.add(name)
+    return re.compile("".join(parts))
+
+
+class _Verbatim(string.Formatter):
+    """Fills placeholders with the figures exactly as the English text showed them."""
+
+    def format_field(self, value, format_spec):
+        return value if isinstance(value, str) else super().format_field(value, format_spec)
 
 
 @contextmanager

@@ -6,9 +6,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..i18n import translate
 from ..measure import thread_budget, time_calls
 from ..specs import LMMeasureSpec
-from .base import LanguageModel, generate
+from .base import LanguageModel, generate, sample_next
 from .corpus import Corpus
 from .ngram import bits_to_perplexity
 
@@ -38,25 +39,9 @@ class LMMetrics:
         return asdict(self)
 
 
-HOW_MEASURED = (
-    "Bits per character: mean -log2 p(next character) over {n_eval} held-out characters (the last "
-    "part of the text), each predicted from the characters before it in the held-out text, up to "
-    "the model's context (GPT: windows of its block size with half-block stride, so every scored "
-    "character sees at least half a block of history). Perplexity = 2^bits per character. "
-    "Accuracy: top-1 next-character prediction (n-grams: on an evenly spaced sample of 5,000 "
-    "positions). Latency: one generated character at batch 1 (next-character distribution for a "
-    "full context of held-out text, then sampling), {warmup} untimed warm-up calls, then at "
-    "least {min_repeats} timed calls and at least {min_seconds:g} s (stopping at {max_seconds:g} "
-    "s); percentiles of wall-clock time. GPT generation recomputes the whole context window for "
-    "every character (no key/value cache). Throughput: {batch_size} independent streams per call, "
-    "characters / median call time. {n_threads} torch threads. Size: bytes of the saved files "
-    "(GPT: safetensors + JSON, tied embedding stored once; n-gram: safetensors of keys and counts "
-    "+ JSON). Parameters of an n-gram model: its stored n-gram and context entries."
-)
-
-
-def how_measured(spec: LMMeasureSpec, n_eval: int) -> str:
-    return HOW_MEASURED.format(n_eval=f"{n_eval:,}", **spec.to_dict())
+def how_measured(spec: LMMeasureSpec, n_eval: int, lang: str = "en") -> str:
+    """How the figures of a language-model run were obtained, in ``lang`` (template in locales/)."""
+    return translate(lang, "measured.language_model", n_eval=f"{n_eval:,}", **spec.to_dict())
 
 
 def eval_ids(corpus: Corpus, spec: LMMeasureSpec) -> np.ndarray:
@@ -70,19 +55,19 @@ def measure_lm(model: LanguageModel, corpus: Corpus, spec: LMMeasureSpec) -> LMM
         bits, accuracy = model.score(ids)
         L = max(model.context_length, 1)
         source = corpus.val_ids if len(corpus.val_ids) > L + 1 else corpus.train_ids
-        starts = np.linspace(0, len(source) - L - 1, 64).astype(np.int64)
-        contexts = [source[s:s + L][None, :] for s in starts]              # each (1, L)
+        starts = np.linspace(0, len(source) - L - 1, spec.batch_size).astype(np.int64)
+        contexts = np.stack([source[s:s + L] for s in starts])                  # (batch, L)
         rng = np.random.default_rng(spec.seed)
-        batch = np.concatenate([contexts[i % len(contexts)] for i in range(spec.batch_size)])
 
-        def step(ctx: np.ndarray) -> None:  # one generated character per stream
-            p = model.next_probs(ctx)
-            cum = np.cumsum(p, axis=1)
-            u = rng.random((len(p), 1)) * cum[:, -1:]
-            (cum < u).sum(1)
+        def generating(stream):  # one call = one generated character per stream
+            def step(_i: int) -> None:
+                stream.push(sample_next(stream.probs(), 1.0, rng))
+            return step
 
-        single = time_calls(lambda i: step(contexts[i % len(contexts)]), spec)
-        batched = time_calls(lambda i: step(batch), spec)
+        # A live stream, as in generation: a GPT's key/value cache fills and is rebuilt as it
+        # would be while writing text, so the upper percentiles include those rebuilds.
+        single = time_calls(generating(model.stream(contexts[:1])), spec)
+        batched = time_calls(generating(model.stream(contexts)), spec)
     p50, p90, p95, p99 = np.percentile(single, [50, 90, 95, 99])
     artifact = model.artifact()
     counts = model.param_counts()
