@@ -1,7 +1,9 @@
 """"Do we need deep learning for this table?" — the FT-Transformer and an MLP against tree
 ensembles and a linear model on several datasets, measured by the usual harness.
 
-Returns plain data (dicts and lists) for a page, a report or the CLI to show.
+Returns plain data (dicts and lists) for a page, a report or the CLI to show. The sentences in
+it are in the language asked for; the figures behind them are kept, so `verdict_in` can render
+a finished verdict again in another language without running anything.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import math
 from typing import Callable
 
 from .experiment import ModelCache, run
+from .i18n import translate
 from .specs import (CandidateSpec, DatasetSpec, ExperimentSpec, FTTransformerSpec,
                     HistGradientBoostingSpec, LogisticRegressionSpec, MeasureSpec, MLPSpec,
                     RandomForestSpec, TrainSpec)
@@ -38,7 +41,7 @@ def do_we_need_deep_learning(datasets: tuple[DatasetSpec, ...] = DEFAULT_DATASET
                              measure: MeasureSpec | None = None,
                              on_progress: Callable[[float, str], None] | None = None,
                              should_stop: Callable[[], bool] | None = None,
-                             cache: ModelCache | None = None) -> dict:
+                             cache: ModelCache | None = None, lang: str = "en") -> dict:
     """Run the deep and classical contestants on every dataset and say which side wins each.
 
     A side wins a dataset when its best test accuracy beats the other side's best by more than
@@ -64,12 +67,38 @@ def do_we_need_deep_learning(datasets: tuple[DatasetSpec, ...] = DEFAULT_DATASET
         if result.cancelled:
             break
     wins = {side: sum(d["verdict"] == side for d in out) for side in ("deep", "classical", "tie")}
-    summary = (f"Across {len(out)} datasets: deep learning wins {wins['deep']}, classical models win "
-               f"{wins['classical']}, {wins['tie']} within noise.")
-    return {"datasets": out, "wins": wins, "summary": summary,
-            "rule": "A side wins when its best accuracy exceeds the other's best by more than two "
-                    "standard errors of the difference on the test split; else a tie.",
-            "how_measured": result.how_measured if datasets else ""}
+    return verdict_in({"datasets": out, "wins": wins,
+                       "how_measured": result.how_measured if datasets else ""}, lang)
+
+
+def verdict_in(verdict: dict, lang: str = "en") -> dict:
+    """``verdict`` (from `do_we_need_deep_learning`) with its sentences in ``lang``."""
+    from .measure import how_measured_in
+
+    wins = verdict["wins"]
+    return {**verdict, "datasets": [{**d, "message": _message(d, lang)} for d in verdict["datasets"]],
+            "summary": _t(lang, "summary", n=len(verdict["datasets"]), deep=wins["deep"],
+                          classical=wins["classical"], tie=wins["tie"]),
+            "rule": _t(lang, "rule"), "how_measured": how_measured_in(verdict["how_measured"], lang)}
+
+
+def _t(lang: str, key: str, **values) -> str:
+    return translate(lang, f"tabular_verdict.{key}", **values)
+
+
+def _message(entry: dict, lang: str) -> str:
+    """One dataset's verdict in a sentence, from the figures `_judge` keeps."""
+    if entry["best_deep"] is None:
+        return _t(lang, "one_side")
+    names = {"deep": entry["best_deep"], "classical": entry["best_classical"]}
+    gap, se = entry["accuracy_gap"], entry["standard_error"]
+    verdict = {
+        "deep": lambda: _t(lang, "deep_wins", gap=gap, **names),
+        "classical": lambda: _t(lang, "classical_wins", gap=-gap, **names),
+        "tie": lambda: _t(lang, "tie", gap=gap, se=se, **names),
+    }[entry["verdict"]]()
+    cost = _t(lang, "cost", speed=entry["latency_ratio"], size=entry["size_ratio"])
+    return _t(lang, "message", verdict=verdict, cost=cost)
 
 
 def _judge(name: str, n_test: int, rows: list[dict]) -> dict:
@@ -79,8 +108,7 @@ def _judge(name: str, n_test: int, rows: list[dict]) -> dict:
     entry = {"dataset": name, "n_test": n_test, "rows": rows}
     if not deep or not classical:
         return {**entry, "verdict": "tie", "best_deep": None, "best_classical": None,
-                "accuracy_gap": None, "standard_error": None,
-                "message": "One side has no successful model; nothing to compare."}
+                "accuracy_gap": None, "standard_error": None, "message": _message({"best_deep": None}, "en")}
     bd = max(deep, key=lambda r: (r["accuracy"], -r["latency_ms_p50"]))
     bc = max(classical, key=lambda r: (r["accuracy"], -r["latency_ms_p50"]))
     gap = bd["accuracy"] - bc["accuracy"]
@@ -89,13 +117,9 @@ def _judge(name: str, n_test: int, rows: list[dict]) -> dict:
     verdict = "deep" if gap > 2 * se else "classical" if gap < -2 * se else "tie"
     speed = bd["latency_ms_p50"] / bc["latency_ms_p50"] if bc["latency_ms_p50"] else float("nan")
     size = bd["size_bytes"] / bc["size_bytes"] if bc["size_bytes"] else float("nan")
-    message = {
-        "deep": f"{bd['name']} beats {bc['name']} by {gap:.1%} (more than 2 standard errors).",
-        "classical": f"{bc['name']} beats {bd['name']} by {-gap:.1%} (more than 2 standard errors).",
-        "tie": f"{bd['name']} and {bc['name']} are within noise ({gap:+.1%}, standard error {se:.1%}).",
-    }[verdict] + f" The deep model is {speed:.1f}x the latency and {size:.1f}x the size."
-    return {**entry, "verdict": verdict, "best_deep": bd["name"], "best_classical": bc["name"],
-            "accuracy_gap": gap, "standard_error": se, "message": message}
+    entry = {**entry, "verdict": verdict, "best_deep": bd["name"], "best_classical": bc["name"],
+             "accuracy_gap": gap, "standard_error": se, "latency_ratio": speed, "size_ratio": size}
+    return {**entry, "message": _message(entry, "en")}
 
 
-__all__ = ["DEFAULT_DATASETS", "do_we_need_deep_learning", "verdict_candidates"]
+__all__ = ["DEFAULT_DATASETS", "do_we_need_deep_learning", "verdict_candidates", "verdict_in"]
