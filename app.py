@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui.i18n import language_switch, t
 from ui.jobs_view import running_jobs_summary
-from ui.state import current_dataset
+from ui.state import current_dataset, show_data_dir_error, show_store_problem
 
 # torch.ao.quantization and friends warn on import; the pages report what they measure instead.
 warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\..*")
@@ -40,11 +40,19 @@ PAGES = {
 
 page = st.navigation(PAGES)
 
+# A read-only or full data directory is said at the top of every page, not shown as a traceback.
+store_open = show_store_problem()
+
 with st.sidebar:
     dataset = current_dataset()
     st.markdown(t("app.sidebar_dataset", name=dataset.name)
                 + (t("app.sidebar_your_csv") if dataset.name == "csv" else ""))
     st.caption(t("app.sidebar_split", fraction=dataset.test_fraction, seed=dataset.seed))
-    running_jobs_summary()
+    if store_open:
+        running_jobs_summary()
 
-page.run()
+try:
+    page.run()
+except Exception as exc:
+    if not show_data_dir_error(exc):
+        raise

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .data import DataError
 from .experiment import ExperimentResult, run
+from .paths import DataDirError
 from .specfile import load_spec
 from .specs import BUILTIN_DATASETS
 from .store import RunStore
@@ -243,6 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as exc:  # an unknown run id
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
+    except DataDirError as exc:  # read-only, full, not a folder: the message says what to do
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except OSError as exc:  # e.g. --out in a read-only folder or on a full disk
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: could not use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .paths import DataDirError
 from .train.loop import Progress, StopCheck
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,8 @@ class JobManager:
             write()
         except Exception as exc:
             job.store_error = f"the run could not be recorded: {exc}"
-            log.warning("job %s: %s", job.id, job.store_error, exc_info=True)
+            # A read-only or full data directory is explained by its message; anything else is a bug.
+            log.warning("job %s: %s", job.id, job.store_error, exc_info=not isinstance(exc, DataDirError))
 
     def _store_outcome(self, job: Job, result: Any, status: str, message: str,
                        error: str | None) -> None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
 ENV_HOME = "TRADEOFF_LAB_HOME"
+
+# errno values that mean "this folder cannot be written" and "there is no room left". EFBIG is
+# what a write past the process's file-size limit (ulimit -f) gets: the same remedy as a full disk.
+_READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_NOT_A_FOLDER = {errno.ENOTDIR, errno.EEXIST}
 
 
 def data_home() -> Path:
@@ -15,3 +22,54 @@ def data_home() -> Path:
 
 def uploads_dir() -> Path:
     return data_home() / "uploads"
+
+
+class DataDirError(RuntimeError):
+    """The data directory cannot be used as it is: read-only, full, not a folder, or damaged.
+
+    The message names the directory, what is wrong and what to do. Whatever was stored before is
+    left as it was.
+    """
+
+    def __init__(self, message: str, home: Path, reason: str):
+        super().__init__(message)
+        self.home = home
+        self.reason = reason   # read-only | full | not-a-folder | not-a-store | unusable
+
+
+def read_only_message(home: Path) -> str:
+    return (f"The data directory {home} is read-only, so runs cannot be stored. Make it writable, "
+            f"or set {ENV_HOME} to a writable folder.")
+
+
+def full_message(home: Path, what: str) -> str:
+    return (f"The disk holding the data directory {home} is full (or a file-size limit was reached): "
+            f"{what} could not be written. Runs stored before are unchanged. Free some space, or set "
+            f"{ENV_HOME} to a folder on a disk with room.")
+
+
+def data_dir_error(exc: OSError, home: Path, what: str = "the run") -> DataDirError:
+    """The user-facing error for an OSError met while writing ``what`` under ``home``."""
+    code = exc.errno
+    if code in _READ_ONLY:
+        return DataDirError(read_only_message(home), home, "read-only")
+    if code in _FULL:
+        return DataDirError(full_message(home, what), home, "full")
+    if code in _NOT_A_FOLDER:
+        return DataDirError(f"The data directory {home} is not a folder (a file is in its way). Move "
+                            f"that file, or set {ENV_HOME} to a folder.", home, "not-a-folder")
+    reason = exc.strerror or type(exc).__name__
+    return DataDirError(f"The data directory {home} cannot be used ({reason}). Check it, or set "
+                        f"{ENV_HOME} to a writable folder.", home, "unusable")
+
+
+def is_data_dir_os_error(exc: BaseException, home: Path | None = None) -> bool:
+    """Whether ``exc`` is an OSError about a path inside the data directory (read-only, full...)."""
+    if not isinstance(exc, OSError) or exc.filename is None:
+        return False
+    home = (home or data_home()).resolve()
+    try:
+        Path(os.fsdecode(exc.filename)).resolve().relative_to(home)
+    except (ValueError, TypeError, OSError):
+        return False
+    return exc.errno in _READ_ONLY | _FULL | _NOT_A_FOLDER

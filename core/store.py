@@ -11,6 +11,10 @@ killed mid-write leaves the database as it was before that write. Artifact files
 (temp file + rename) before the rows that reference them, so a reference never dangles; a kill
 in between leaves at most an unreferenced file. Runs still ``queued`` or ``running`` whose owning
 process is gone become ``interrupted`` whenever a store is opened.
+
+A data directory that cannot be used (read-only, a full disk, a file where the folder should be,
+a database file that is not a run store) raises `DataDirError` with a message that says what is
+wrong and what to do; a failed write is rolled back, so runs stored before are never touched.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import tempfile
 import threading
 import time
 import uuid
@@ -32,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .paths import ENV_HOME
+from .paths import ENV_HOME, DataDirError, data_dir_error, full_message, read_only_message
 from .paths import data_home as _default_home
 
 DB_NAME = "runs.sqlite"
@@ -45,6 +50,9 @@ FACETS = ("family", "model", "technique")
 # been updated for this long. Progress is written as work advances (each epoch, each model), so
 # an hour of silence means its process is gone.
 FOREIGN_STALE_S = 3600.0
+# SQLite's primary result codes (an extended code keeps its primary code in the low byte).
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = (
+    8, 10, 11, 13, 14, 26)
 
 # --------------------------------------------------------------------------------------------
 # Schema. Each migration moves the database from version i to i + 1 inside one transaction
@@ -356,11 +364,26 @@ def _check_filename(name: str) -> str:
 def _write_file_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk must not keep the half-written file as well
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _probe_writable(home: Path) -> OSError | None:
+    """The error creating a file in ``home`` gives, or None when it can be written."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".write-probe-", dir=home)
+    except OSError as exc:
+        return exc
+    os.close(fd)
+    os.unlink(name)
+    return None
 
 
 class RunStore:
@@ -368,43 +391,108 @@ class RunStore:
 
     def __init__(self, home: str | os.PathLike | None = None):
         self.home = data_home(home)
-        self.home.mkdir(parents=True, exist_ok=True)
         self.path = self.home / DB_NAME
         self.artifact_dir = self.home / "artifacts"
         self.owner = _owner_token()
+        # Why the last write failed (read-only, disk full), until a write succeeds: for the pages.
+        self.last_write_error: str | None = None
         # One connection guarded by a lock: Streamlit sessions and job threads share a store.
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                     check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a killed process; only a power cut may lose the last commit.
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        self._migrate()
-        self.mark_interrupted()
+        self._conn: sqlite3.Connection | None = None
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                         check_same_thread=False)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process; only a power cut may lose the last commit.
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+            self._migrate()
+            self.mark_interrupted()
+        except (OSError, sqlite3.Error, DataDirError) as exc:
+            if self._conn is not None:
+                self._conn.close()
+            error = exc if isinstance(exc, DataDirError) else self._explain(exc, "the run store")
+            if error is None:
+                raise
+            raise error from exc
 
     # -- plumbing ------------------------------------------------------------------------------
 
+    def _explain(self, exc: BaseException, what: str) -> DataDirError | None:
+        """The user-facing error for a failure to use the data directory; None for other errors."""
+        if isinstance(exc, OSError):
+            return data_dir_error(exc, self.home, what)
+        if not isinstance(exc, sqlite3.Error):
+            return None
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        if code == _SQLITE_FULL:
+            return DataDirError(full_message(self.home, what), self.home, "full")
+        if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_IOERR):
+            # SQLite's code does not say which: ask the file system whether the folder is writable.
+            probe = _probe_writable(self.home) if self.home.is_dir() else None
+            if probe is not None:
+                return data_dir_error(probe, self.home, what)
+            if code == _SQLITE_READONLY:
+                return DataDirError(read_only_message(self.home), self.home, "read-only")
+            if code == _SQLITE_IOERR:
+                return DataDirError(
+                    f"Writing {what} to the data directory {self.home} failed (disk I/O error: the disk "
+                    f"may be full or failing). Runs stored before are unchanged. Free some space or "
+                    f"check the disk, or set {ENV_HOME} to a folder on another disk.", self.home, "full")
+            return DataDirError(f"The run store {self.path} cannot be opened ({exc}). Check that "
+                                f"{self.home} is a writable folder, or set {ENV_HOME} to one.",
+                                self.home, "unusable")
+        if code in (_SQLITE_NOTADB, _SQLITE_CORRUPT):
+            return DataDirError(f"{self.path} is not a Tradeoff Lab run store, or it is damaged "
+                                f"(SQLite: {exc}). Move it aside to start a new store there, or set "
+                                f"{ENV_HOME} to another folder.", self.home, "not-a-store")
+        return None
+
+    def _fail(self, exc: BaseException, what: str) -> DataDirError | None:
+        error = self._explain(exc, what)
+        if error is not None:
+            self.last_write_error = str(error)
+        return error
+
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; taken IMMEDIATE so two writers queue instead of deadlocking."""
+    def _tx(self, what: str = "the run") -> Iterator[sqlite3.Connection]:
+        """One write transaction; taken IMMEDIATE so two writers queue instead of deadlocking.
+
+        Any failure, COMMIT's included (a full disk shows there), rolls the whole write back.
+        """
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback()
+                    raise
+            except sqlite3.Error as exc:
+                error = self._fail(exc, what)
+                if error is None:
+                    raise
+                raise error from exc
+            self.last_write_error = None
+
+    def _rollback(self) -> None:
+        if not self._conn.in_transaction:  # SQLite already rolled back (e.g. after SQLITE_FULL)
+            return
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.warning("rollback failed; SQLite rolls back on the next open", exc_info=True)
 
     def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
     def _migrate(self, target: int = SCHEMA_VERSION) -> None:
-        with self._tx() as conn:
+        with self._tx("the run store") as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise RuntimeError(f"{self.path} has schema version {version}; this version of "
@@ -420,7 +508,8 @@ class RunStore:
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
 
     def __enter__(self) -> "RunStore":
         return self
@@ -439,7 +528,7 @@ class RunStore:
 
     def mark_interrupted(self) -> list[str]:
         """Mark queued/running runs whose owning process is gone as interrupted; their ids."""
-        with self._tx() as conn:
+        with self._tx("the run store") as conn:
             rows = conn.execute("SELECT id, owner, updated_at FROM runs WHERE status IN "
                                 "('queued','running')").fetchall()
             dead = [r["id"] for r in rows if not _owner_alive(r["owner"], r["updated_at"])]
@@ -526,9 +615,29 @@ class RunStore:
             for idx, model in enumerate(models):
                 if model is not None:
                     files += [(idx, name, blob) for name, blob in model.artifact().items()]
-        written = [self._write_artifact_file(run_id, idx, name, blob) for idx, name, blob in files]
+        written, created = [], []
+        try:
+            for idx, name, blob in files:
+                path = self.home / self._artifact_rel(run_id, idx, name)
+                existed = path.exists()
+                written.append(self._write_artifact_file(run_id, idx, name, blob))
+                if not existed:
+                    created.append(path)
+            self._save_rows(run_id, data, records, written, status)
+        except DataDirError as exc:
+            # Read-only or full: drop the files no row references, and say why the run ended.
+            for path in created:
+                path.unlink(missing_ok=True)
+            try:
+                self.set_status(run_id, "failed", message="its results could not be stored",
+                                error=str(exc))
+            except (DataDirError, KeyError):
+                pass  # still "running"; it becomes "interrupted" when this process has ended
+            raise
+
+    def _save_rows(self, run_id: str, data: dict, records: list[dict], written: list, status: str) -> None:
         now = _now()
-        with self._tx() as conn:
+        with self._tx("the run's results") as conn:
             row = conn.execute("SELECT spec_json FROM runs WHERE id=?", (run_id,)).fetchone()
             if row is None:
                 raise KeyError(f"no run with id {run_id!r}")
@@ -564,10 +673,17 @@ class RunStore:
         self.save_result(run_id, result)
         return run_id
 
+    @staticmethod
+    def _artifact_rel(run_id: str, idx: int, filename: str) -> Path:
+        return Path("artifacts") / _check_run_id(run_id) / str(int(idx)) / _check_filename(filename)
+
     def _write_artifact_file(self, run_id: str, idx: int, filename: str,
                              blob: bytes) -> tuple[int, str, str, str, int]:
-        rel = Path("artifacts") / _check_run_id(run_id) / str(int(idx)) / _check_filename(filename)
-        _write_file_atomic(self.home / rel, blob)
+        rel = self._artifact_rel(run_id, idx, filename)
+        try:
+            _write_file_atomic(self.home / rel, blob)
+        except OSError as exc:
+            raise self._fail(exc, f"the model file {rel.as_posix()}") from exc
         return idx, filename, rel.as_posix(), hashlib.sha256(blob).hexdigest(), len(blob)
 
     def add_artifact(self, run_id: str, idx: int, filename: str, blob: bytes, *, role: str = "model",
@@ -713,4 +829,4 @@ def _status_message(status: str, records: list[dict]) -> str:
 
 
 __all__ = ["ACTIVE_STATUSES", "ArtifactRef", "ENV_HOME", "MIGRATIONS", "Run", "RunStore", "RunSummary",
-           "SCHEMA_VERSION", "STATUSES", "data_home", "facets_of"]
+           "SCHEMA_VERSION", "STATUSES", "DataDirError", "data_home", "facets_of"]
