@@ -2,7 +2,8 @@
 
 Everything here reads results.json records (`CandidateResult.to_record()`), so a stored run
 draws the same as a fresh one. Accuracy curves are on the validation slice of the training
-split (the test split is only used once, for the final figure).
+split (the test split is only used once, for the final figure). Sentences, titles and table
+headers are in the language asked for (``lang``, strings under ``train_report`` in locales/).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..compress.summary import weight_values
+from ..i18n import translate
 from .loop import cpu_cores
 
 CURVE_METRICS = {"val_accuracy": "Validation accuracy (%)", "train_accuracy": "Training accuracy (%)",
@@ -20,17 +22,27 @@ CURVE_METRICS = {"val_accuracy": "Validation accuracy (%)", "train_accuracy": "T
 CURVE_AXES = {"epoch": "Epoch", "wall_seconds": "Wall-clock seconds since training started"}
 
 
+def _t(lang: str, key: str, **values) -> str:
+    return translate(lang, f"train_report.{key}", **values)
+
+
+def curve_metric_labels(lang: str = "en") -> dict[str, str]:
+    """`CURVE_METRICS` in ``lang``: metric -> axis title with unit."""
+    return {m: _t(lang, f"metric_{m}") for m in CURVE_METRICS}
+
+
 def trained(records: Sequence[dict]) -> list[dict]:
     """The records that carry a training history."""
     return [r for r in records if (r.get("history") or {}).get("epochs")]
 
 
-def variant_label(record: dict) -> str:
+def variant_label(record: dict, lang: str = "en") -> str:
     """How a record was trained, in a few words: precision, parallel scheme, workers x threads."""
     s = record["history"].get("setup", {})
     par = s.get("parallel", "single")
-    how = "1 process" if par == "single" else f"{par} x{s.get('n_workers', 1)}"
-    return f"{s.get('precision', 'fp32')}, {how}, {s.get('threads_per_worker', '?')} thread(s) each"
+    how = _t(lang, "one_process") if par == "single" else f"{par} x{s.get('n_workers', 1)}"
+    return _t(lang, "variant", precision=s.get("precision", "fp32"), how=how,
+              threads=s.get("threads_per_worker", "?"))
 
 
 def time_to_accuracy(record: dict, target: float) -> float | None:
@@ -42,7 +54,8 @@ def time_to_accuracy(record: dict, target: float) -> float | None:
     return None
 
 
-def curves_figure(records: Sequence[dict], metric: str = "val_accuracy", x: str = "epoch") -> go.Figure:
+def curves_figure(records: Sequence[dict], metric: str = "val_accuracy", x: str = "epoch",
+                  lang: str = "en") -> go.Figure:
     """One line per variant: ``metric`` per epoch against epoch or wall-clock seconds."""
     fig = go.Figure()
     scale = 100.0 if metric.endswith("accuracy") else 1.0
@@ -50,56 +63,60 @@ def curves_figure(records: Sequence[dict], metric: str = "val_accuracy", x: str 
         epochs = [e for e in r["history"]["epochs"] if e.get(metric) is not None]
         fig.add_scatter(x=[e[x] for e in epochs], y=[scale * e[metric] for e in epochs],
                         mode="lines+markers", name=r["name"],
-                        hovertemplate=f"{r['name']}<br>epoch %{{customdata}}<br>%{{x:.3g}}, %{{y:.4g}}"
-                                      "<extra></extra>", customdata=[e["epoch"] for e in epochs])
-    fig.update_layout(title=f"{CURVE_METRICS[metric].split(' (')[0]} against {CURVE_AXES[x].lower()}",
-                      xaxis_title=CURVE_AXES[x], yaxis_title=CURVE_METRICS[metric], height=360,
-                      margin=dict(t=60, b=40, l=60, r=20))
+                        hovertemplate=f"{r['name']}<br>{_t(lang, 'hover_epoch')} %{{customdata}}"
+                                      "<br>%{x:.3g}, %{y:.4g}<extra></extra>",
+                        customdata=[e["epoch"] for e in epochs])
+    fig.update_layout(title=_t(lang, "curve_title", metric=_t(lang, f"name_{metric}"),
+                               axis=_t(lang, f"axis_in_title_{x}")),
+                      xaxis_title=_t(lang, f"axis_{x}"), yaxis_title=_t(lang, f"metric_{metric}"),
+                      height=360, margin=dict(t=60, b=40, l=60, r=20))
     return fig
 
 
-def throughput_figure(records: Sequence[dict]) -> go.Figure:
+def throughput_figure(records: Sequence[dict], lang: str = "en") -> go.Figure:
     """Training samples per second of every variant (all workers together)."""
     rows = trained(records)
     fig = go.Figure(go.Bar(x=[r["name"] for r in rows], y=[r["train_throughput_sps"] for r in rows],
                            text=[f"{r['train_throughput_sps']:.0f}" for r in rows], textposition="auto",
-                           hovertext=[variant_label(r) for r in rows]))
-    fig.update_layout(title="Training throughput (samples/s over the training loop, all workers)",
-                      yaxis_title="Samples per second", height=340, margin=dict(t=60, b=40, l=60, r=20))
+                           hovertext=[variant_label(r, lang) for r in rows]))
+    fig.update_layout(title=_t(lang, "throughput_title"), yaxis_title=_t(lang, "throughput_axis"),
+                      height=340, margin=dict(t=60, b=40, l=60, r=20))
     return fig
 
 
-def training_table(records: Sequence[dict], target: float) -> list[dict]:
-    """Every figure of every variant, one row each, units in the keys."""
+def training_table(records: Sequence[dict], target: float, lang: str = "en") -> list[dict]:
+    """Every figure of every variant, one row each, units in the keys (headers in ``lang``)."""
     rows = []
     for r in records:
         h = r.get("history") or {}
         s = h.get("setup", {})
         last = (h.get("epochs") or [{}])[-1]
         ttt = time_to_accuracy(r, target) if h.get("epochs") else None
-        rows.append({
-            "Variant": r["name"],
-            "Status": r.get("status") if not r.get("error") else f"{r['status']}: {r['error']}",
-            "Precision": s.get("precision"), "Parallel": s.get("parallel"), "Workers": s.get("n_workers"),
-            "Threads per worker": s.get("threads_per_worker"), "Batch per worker": s.get("batch_per_worker"),
-            "Epochs run": len(h.get("epochs") or []),
-            "Training loop (s)": _round(h.get("train_seconds"), 2),
-            "Process start-up (s)": _round(s.get("startup_seconds"), 2),
-            "Throughput (samples/s)": _round(r.get("train_throughput_sps"), 0),
-            f"Time to {target:.0%} val. accuracy (s)": _round(ttt, 2),
-            "Final val. accuracy (%)": _pct(last.get("val_accuracy")),
-            "Final train accuracy (%)": _pct(last.get("train_accuracy")),
-            "Test accuracy (%)": _pct(r.get("accuracy")),
-            "Sparsity (%)": _pct((s.get("pruning") or {}).get("reached_sparsity")),
-            "Stop reason": h.get("stop_reason"),
-        })
+        row = {
+            "variant": r["name"],
+            "status": r.get("status") if not r.get("error") else f"{r['status']}: {r['error']}",
+            "precision": s.get("precision"), "parallel": s.get("parallel"), "workers": s.get("n_workers"),
+            "threads_per_worker": s.get("threads_per_worker"), "batch_per_worker": s.get("batch_per_worker"),
+            "epochs_run": len(h.get("epochs") or []),
+            "training_loop": _round(h.get("train_seconds"), 2),
+            "startup": _round(s.get("startup_seconds"), 2),
+            "throughput": _round(r.get("train_throughput_sps"), 0),
+            "time_to_target": _round(ttt, 2),
+            "final_val_accuracy": _pct(last.get("val_accuracy")),
+            "final_train_accuracy": _pct(last.get("train_accuracy")),
+            "test_accuracy": _pct(r.get("accuracy")),
+            "sparsity": _pct((s.get("pruning") or {}).get("reached_sparsity")),
+            "stop_reason": h.get("stop_reason"),
+        }
+        rows.append({_t(lang, f"col_{k}", target=target): v for k, v in row.items()})
     return rows
 
 
-def verdicts(records: Sequence[dict], target: float, baseline: str | None = None) -> list[str]:
+def verdicts(records: Sequence[dict], target: float, baseline: str | None = None,
+             lang: str = "en") -> list[str]:
     """Sentences built from the measurement, above all where a technique did not help here."""
     rows = [r for r in trained(records) if r.get("status") == "done"]
-    out = [f"{r['name']} was skipped: {r['error']}" for r in records if r.get("status") == "skipped"]
+    out = [_t(lang, "skipped", name=r["name"], error=r["error"]) for r in records if r.get("status") == "skipped"]
     if not rows:
         return out
     base = next((r for r in rows if r["name"] == baseline), None) or next(
@@ -110,7 +127,7 @@ def verdicts(records: Sequence[dict], target: float, baseline: str | None = None
     for r in rows:
         s, name = r["history"]["setup"], r["name"]
         if r["history"].get("stop_reason") == "diverged":
-            out.append(f"{name}: {r['history']['message']}")
+            out.append(_t(lang, "diverged", name=name, message=r["history"]["message"]))
         if r is base:
             continue
         ratio = r["train_throughput_sps"] / b_sps if b_sps else float("nan")
@@ -118,32 +135,31 @@ def verdicts(records: Sequence[dict], target: float, baseline: str | None = None
         if ratio < 0.95:
             why = ""
             if par != "single":
-                why = (f" ({s.get('n_workers')} processes x {s.get('threads_per_worker')} thread(s) on "
-                       f"{s.get('cpu_cores', cpu_cores())} cores against one process with {b_threads} "
-                       "threads; coordination costs more than the extra processes gain here")
+                why = _t(lang, "why_parallel", n_workers=s.get("n_workers"),
+                         threads=s.get("threads_per_worker"), cores=s.get("cpu_cores", cpu_cores()),
+                         base_threads=b_threads)
                 if s.get("startup_seconds"):
-                    why += f", and starting the workers took another {s['startup_seconds']:.1f} s"
-                why += ")"
+                    why = _t(lang, "why_startup", why=why, seconds=s["startup_seconds"])
+                why = _t(lang, "aside", text=why)
             elif s.get("precision") != base["history"]["setup"].get("precision"):
-                why = f" ({s.get('precision')} autocast did not pay off for this model on this machine)"
-            out.append(f"{name} did not speed training up here: {r['train_throughput_sps']:.0f} samples/s, "
-                       f"{ratio:.2f}x the {b_sps:.0f} samples/s of {base['name']}{why}.")
+                why = _t(lang, "aside", text=_t(lang, "why_precision", precision=s.get("precision")))
+            out.append(_t(lang, "slower", name=name, sps=r["train_throughput_sps"], ratio=ratio,
+                          base_sps=b_sps, base=base["name"], why=why))
         elif ratio > 1.05:
-            out.append(f"{name} trained {ratio:.2f}x as fast as {base['name']} "
-                       f"({r['train_throughput_sps']:.0f} vs {b_sps:.0f} samples/s).")
+            out.append(_t(lang, "faster", name=name, ratio=ratio, base=base["name"],
+                          sps=r["train_throughput_sps"], base_sps=b_sps))
         else:
-            out.append(f"{name} trained about as fast as {base['name']} ({ratio:.2f}x).")
+            out.append(_t(lang, "as_fast", name=name, base=base["name"], ratio=ratio))
         if r.get("accuracy") is not None and b_acc is not None:
             delta = 100 * (r["accuracy"] - b_acc)
             if delta <= -0.5:
-                stale = " (Hogwild! workers compute gradients on weights that others are changing)" \
-                    if par == "hogwild" else ""
-                out.append(f"{name} ended {-delta:.1f} points less accurate on the test split than "
-                           f"{base['name']} after the same epochs{stale}.")
+                stale = _t(lang, "aside", text=_t(lang, "hogwild_stale")) if par == "hogwild" else ""
+                out.append(_t(lang, "less_accurate", name=name, points=-delta, base=base["name"],
+                              stale=stale))
     for r in rows:
         if time_to_accuracy(r, target) is None:
-            out.append(f"{r['name']} did not reach {target:.0%} validation accuracy in "
-                       f"{len(r['history']['epochs'])} epochs.")
+            out.append(_t(lang, "not_reached", name=r["name"], target=target,
+                          epochs=len(r["history"]["epochs"])))
     return out
 
 
@@ -166,16 +182,16 @@ def regularisation_view(model, X_train: np.ndarray, y_train: np.ndarray, X_test:
             "gap_points": 100 * (train_acc - test_acc)}
 
 
-def weight_histogram_figure(views: dict[str, dict]) -> go.Figure:
+def weight_histogram_figure(views: dict[str, dict], lang: str = "en") -> go.Figure:
     """Overlaid weight histograms, one per variant, from `regularisation_view` results."""
     fig = go.Figure()
     for name, v in views.items():
         edges = np.asarray(v["edges"])
         fig.add_bar(x=(edges[:-1] + edges[1:]) / 2, y=v["counts"], name=name, opacity=0.6,
                     width=float(edges[1] - edges[0]))
-    fig.update_layout(barmode="overlay", title="Weight distribution (matrices and kernels, not biases)",
-                      xaxis_title="Weight value", yaxis_title="Weights", yaxis_type="log", height=340,
-                      margin=dict(t=60, b=40, l=60, r=20))
+    fig.update_layout(barmode="overlay", title=_t(lang, "weights_title"),
+                      xaxis_title=_t(lang, "weights_x"), yaxis_title=_t(lang, "weights_y"),
+                      yaxis_type="log", height=340, margin=dict(t=60, b=40, l=60, r=20))
     return fig
 
 
@@ -189,4 +205,4 @@ def _pct(v):
 
 __all__ = ["trained", "variant_label", "time_to_accuracy", "curves_figure", "throughput_figure",
            "training_table", "verdicts", "regularisation_view", "weight_histogram_figure",
-           "CURVE_METRICS", "CURVE_AXES"]
+           "CURVE_METRICS", "CURVE_AXES", "curve_metric_labels"]
