@@ -160,3 +160,30 @@ def test_every_page_lists_runs_recorded_elsewhere_in_the_sidebar(store):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert any("CLI run (started elsewhere): running, 40%" in c.value for c in at.sidebar.caption)
+
+
+def test_history_page_in_chinese(store, result):
+    empty = AppTest.from_file(str(REPO / "pages/history.py"), default_timeout=TIMEOUT)
+    empty.session_state["lang"] = "zh"
+    empty.run()
+    assert not empty.exception and empty.title[0].value == "历史记录"
+    assert any("没有符合条件的已保存运行" in i.value for i in empty.info)
+
+    run_id = store.record(result, name="net")
+    at = AppTest.from_file(str(REPO / "pages/history.py"), default_timeout=TIMEOUT)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["名称"]) == ["net"] and list(table["状态"]) == ["已完成"]
+    assert "最佳准确率（%）" in table.columns
+    assert at.selectbox(key="hf-tag").label == "标签"
+    assert at.multiselect(key="hist-select").label == "要并排比较的运行"
+    labels = [d.label for d in at.get("download_button")]
+    assert "下载报告（HTML）" in labels and "指标（CSV）" in labels
+    assert any("model.safetensors" in label and "字节" in label for label in labels)
+    assert at.button(key=f"rerun-{run_id}").label == "按原设置重新运行"
+    at.button(key=f"delete-{run_id}").click().run()
+    assert any("此操作无法撤销" in w.value for w in at.warning)
+    at.button(key=f"no-delete-{run_id}").click().run()
+    assert not at.exception and store.list_runs()
