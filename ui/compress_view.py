@@ -11,11 +11,12 @@ import streamlit as st
 from core import report
 from core.compress import summarise, weight_histogram
 from core.experiment import ExperimentResult
+from core.measure import how_measured_in
 from core.specs import (CastWeights, CompressStep, Distill, FineTune, Float32Storage, PruneMagnitude,
                         PruneSaliency, PruneStructured, QuantizeDynamic, QuantizeInt4, QuantizeStatic,
                         ShrinkForest, SparsifyLinear, TinyMLPSpec)
 
-from .i18n import t
+from .i18n import language, t
 
 
 def _int8_dynamic(key):
@@ -151,7 +152,7 @@ def show_compression(result: ExperimentResult, key: str = "cx") -> None:
         if rec["status"] != "done":
             st.error(t("compress.did_not_run", name=rec["name"], error=rec["error"]))
             continue
-        st.success(t("compress.summary", sentence=summarise(b, rec), name=b["name"]))
+        st.success(t("compress.summary", sentence=summarise(b, rec, lang=language()), name=b["name"]))
         cols = st.columns(4)
         cols[0].metric(t("compress.accuracy"), f"{rec['accuracy']:.2%}",
                        t("compress.points", delta=f"{(rec['accuracy'] - b['accuracy']) * 100:+.2f}"))
@@ -177,7 +178,7 @@ def show_compression(result: ExperimentResult, key: str = "cx") -> None:
     st.plotly_chart(report.pareto_scatter(done), key=f"{key}-scatter")
     st.dataframe(report.metrics_table(records), hide_index=True)
     with st.expander(t("compress.how_measured")):
-        st.write(result.how_measured)
+        st.write(how_measured_in(result.how_measured, language()))
 
 
 def _nominal_names() -> dict[str, str]:

@@ -10,10 +10,11 @@ import streamlit as st
 from core import report
 from core.artifacts import ImportRefused, load_stored_model, onnx_export
 from core.export import figure_png, html_report, merged_records, metrics_csv, metrics_json, report_figures
+from core.measure import how_measured_in
 from core.specs import DatasetSpec, ExperimentSpec, MeasureSpec
 from core.store import Run, RunStore, RunSummary
 
-from .i18n import t
+from .i18n import language, t
 from .results_view import TABLE_FORMATS, decision_panel
 from .state import job_manager, load_dataset
 
@@ -118,7 +119,7 @@ def compare_runs(runs: list[Run], key: str = "hist") -> None:
     with st.expander(t("history.how_measured")):
         for r in dicts:
             split = (r["dataset"] or {}).get("split") or {}
-            st.markdown(f"**{r['name']}** ({r['id']}): {r['how_measured']}")
+            st.markdown(f"**{r['name']}** ({r['id']}): {how_measured_in(r['how_measured'], language())}")
             st.caption(t("history.data_split", name=r["dataset"].get("name"), n_train=r["dataset"].get("n_train"),
                          n_test=r["dataset"].get("n_test"), fraction=split.get("test_fraction"),
                          seed=split.get("seed")))

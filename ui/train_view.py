@@ -9,10 +9,11 @@ import streamlit as st
 from core.data import Dataset
 from core.experiment import ExperimentResult
 from core.specs import TrainSpec
-from core.train.report import (CURVE_METRICS, curves_figure, regularisation_view, throughput_figure,
+from core.measure import how_measured_in
+from core.train.report import (curve_metric_labels, curves_figure, regularisation_view, throughput_figure,
                                trained, training_table, verdicts, weight_histogram_figure)
 
-from .i18n import t
+from .i18n import language, t
 
 # Each variant is the base training settings with these fields changed. The ids (English names)
 # stay stable across languages; the trained models are named in the page's language.
@@ -78,24 +79,26 @@ def variants_form(base: TrainSpec, key: str = "tr") -> list[tuple[str, TrainSpec
 
 def show_training(result: ExperimentResult, data: Dataset, target: float, key: str = "tr") -> None:
     """Verdicts, curves against epoch and wall-clock time, throughput, regularisation, the table."""
+    lang = language()
     records = [r.to_record() for r in result.results]
-    for sentence in verdicts(records, target):
+    for sentence in verdicts(records, target, lang=lang):
         st.markdown(f"- {sentence}")
     if not trained(records):
         st.warning(t("train.none_trained"))
-    metric = st.radio(t("train.curve"), list(CURVE_METRICS), format_func=CURVE_METRICS.get, horizontal=True,
+    curves = curve_metric_labels(lang)
+    metric = st.radio(t("train.curve"), list(curves), format_func=curves.get, horizontal=True,
                       key=f"{key}-metric")
     left, right = st.columns(2)
-    left.plotly_chart(curves_figure(records, metric, "epoch"), key=f"{key}-by-epoch")
-    right.plotly_chart(curves_figure(records, metric, "wall_seconds"), key=f"{key}-by-time")
-    st.plotly_chart(throughput_figure(records), key=f"{key}-throughput")
-    st.dataframe(training_table(records, target), hide_index=True)
+    left.plotly_chart(curves_figure(records, metric, "epoch", lang=lang), key=f"{key}-by-epoch")
+    right.plotly_chart(curves_figure(records, metric, "wall_seconds", lang=lang), key=f"{key}-by-time")
+    st.plotly_chart(throughput_figure(records, lang=lang), key=f"{key}-throughput")
+    st.dataframe(training_table(records, target, lang=lang), hide_index=True)
     views = {r.name: regularisation_view(r.model, data.X_train, data.y_train, data.X_test, data.y_test)
              for r in result.results if r.model is not None}
     views = {k: v for k, v in views.items() if v is not None}
     if views:
         with st.expander(t("train.regularisation"), expanded=False):
-            st.plotly_chart(weight_histogram_figure(views), key=f"{key}-weights")
+            st.plotly_chart(weight_histogram_figure(views, lang=lang), key=f"{key}-weights")
             st.dataframe([{t("train.col_variant"): k,
                            t("train.col_train_accuracy"): round(100 * v["train_accuracy"], 2),
                            t("train.col_test_accuracy"): round(100 * v["test_accuracy"], 2),
@@ -106,4 +109,4 @@ def show_training(result: ExperimentResult, data: Dataset, target: float, key: s
     if any((r.get("history") or {}).get("setup", {}).get("parallel") in ("hogwild", "local_sgd")
            for r in records):
         st.caption(t("train.staleness"))
-    st.caption(t("train.how_measured", details=result.how_measured))
+    st.caption(t("train.how_measured", details=how_measured_in(result.how_measured, lang)))

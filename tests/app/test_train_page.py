@@ -60,3 +60,4 @@ def test_train_page_in_chinese():
     assert any(c.value.startswith("测量方式") for c in at.caption)
     names = {trace["name"] for trace in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]}
     assert {"fp32，单进程", "L1 正则"} <= names
+    assert list(at.dataframe[0].value["变体"]) == ["fp32，单进程", "L1 正则"]
