@@ -4,47 +4,44 @@ import streamlit as st
 
 from core import run
 from core.scenarios import SCENARIO_MEASURE, SCENARIOS, TOLERANCE_POINTS, narrate
+from ui.i18n import language, t
 from ui.jobs_view import follow, submit
 from ui.results_view import show_results
 from ui.state import model_cache
 
 JOB_KEY, RAN_KEY = "scenario-job", "scenario-ran"
+lang = language()
 
-st.title("Scenarios")
-st.markdown(
-    "Each story asks one question a team meeting or a class might ask, runs a small comparison "
-    "to answer it, and tells the answer in sentences written from the measured figures. Run it "
-    "again on another machine, or after changing the engine, and the story may end differently.")
+st.title(t("scenarios.title"))
+st.markdown(t("scenarios.intro"))
 
-key = st.radio("Story", list(SCENARIOS), format_func=lambda k: SCENARIOS[k].title,
+key = st.radio(t("scenarios.story"), list(SCENARIOS), format_func=lambda k: SCENARIOS[k].title_in(lang),
                key="scenario-choice")
 scenario = SCENARIOS[key]
-st.markdown(f"**What runs:** {scenario.summary}")
-st.caption(
-    f"Timing: {SCENARIO_MEASURE.n_threads} threads, {SCENARIO_MEASURE.warmup} warm-up calls, at "
-    f"least {SCENARIO_MEASURE.min_repeats} timed calls and {SCENARIO_MEASURE.min_seconds:g} s per "
-    f"latency figure (at most {SCENARIO_MEASURE.max_seconds:g} s). Accuracy differences up to "
-    f"{TOLERANCE_POINTS:g} point count as a tie. Models already trained with the same settings "
-    "are reused.")
+st.markdown(t("scenarios.what_runs", summary=scenario.summary_in(lang)))
+st.caption(t("scenarios.timing", threads=SCENARIO_MEASURE.n_threads, warmup=SCENARIO_MEASURE.warmup,
+             repeats=SCENARIO_MEASURE.min_repeats, seconds=f"{SCENARIO_MEASURE.min_seconds:g}",
+             max_seconds=f"{SCENARIO_MEASURE.max_seconds:g}", tolerance=f"{TOLERANCE_POINTS:g}"))
 
-if st.button("Run this story", type="primary"):
-    spec = scenario.spec()
+if st.button(t("scenarios.run"), type="primary"):
+    spec = scenario.spec(lang=lang)
     st.session_state[RAN_KEY] = key
-    submit(JOB_KEY, f"Scenario: {scenario.title}", lambda p, s: run(spec, p, s, cache=model_cache()),
-           spec=spec)
+    submit(JOB_KEY, t("scenarios.job", title=scenario.title_in(lang)),
+           lambda p, s: run(spec, p, s, cache=model_cache()), spec=spec)
 
 job = follow(JOB_KEY)
 if job is not None:
     ran = SCENARIOS[st.session_state.get(RAN_KEY, key)]
     if job.status == "failed":
-        st.error(f"The story could not run: {job.error}")
+        st.error(t("scenarios.failed", error=job.error))
     elif job.result is not None:
-        st.subheader(ran.title)
-        if job.result.cancelled:
-            st.warning("The run was stopped, so the story is told from the models that finished.")
-        records = [r.to_record() for r in job.result.results]
-        for sentence in narrate(ran.key, records):
-            st.markdown(f"- {sentence}")
-        st.caption(f"Measured in {job.elapsed_seconds:.0f} s. Every figure behind these sentences "
-                   "is below.")
+        # One keyed container per story, so the sentences can be found (st-key-scenario-story).
+        with st.container(key="scenario-story"):
+            st.subheader(ran.title_in(lang))
+            if job.result.cancelled:
+                st.warning(t("scenarios.stopped"))
+            records = [r.to_record() for r in job.result.results]
+            for sentence in narrate(ran.key, records, lang):
+                st.markdown(f"- {sentence}")
+        st.caption(t("scenarios.measured", seconds=f"{job.elapsed_seconds:.0f}"))
         show_results(job.result, key="scenario")
