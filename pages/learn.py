@@ -2,22 +2,26 @@
 
 import streamlit as st
 
-from ui.learn_view import SECTIONS
+from ui.i18n import language, t
+from ui.learn_view import SECTIONS, section_labels, section_of
 
-st.title("Learn")
-st.markdown(
-    "The ideas behind the numbers on the other pages, one per tab. Each tab has a short "
-    "explanation, the key formula and a small demo that runs the same engine code as a "
-    "comparison (the data loader, the training loop, the compression handlers) on small data, "
-    "so it answers in about a second. Move the sliders and watch what changes.")
+TAB_KEY = "learn-section"
+
+st.title(t("learn.title"))
+st.markdown(t("learn.intro"))
+
+labels = section_labels(language())
+# The open tab is remembered by its label: after a language switch, name it in the new language.
+open_section = section_of(st.session_state.get(TAB_KEY))
+if open_section and st.session_state[TAB_KEY] != labels[open_section]:
+    st.session_state[TAB_KEY] = labels[open_section]
 
 # on_change="rerun" makes the tabs lazy: only the open tab's demo runs.
-tabs = st.tabs(list(SECTIONS), key="learn-section", on_change="rerun")
+tabs = st.tabs(list(labels.values()), key=TAB_KEY, on_change="rerun")
 for tab, render in zip(tabs, SECTIONS.values()):
     if tab.open:
         with tab:
             render()
 
 st.divider()
-st.caption("Guided stories that run full comparisons and explain the results are on the "
-           "**Scenarios** page.")
+st.caption(t("learn.scenarios_hint"))

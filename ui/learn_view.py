@@ -1,8 +1,9 @@
 """The sections of the Learn page: a plain explanation, the key formula and a live mini-demo each.
 
 Every demo calls one function of `core.learn` (real engine code on small data) through
-`st.cache_data`, so moving a slider back to a value already seen answers at once. Widget keys
-start with the section's prefix so tests can find them.
+`st.cache_data`, so moving a slider back to a value already seen answers at once; the demos'
+results do not depend on the language, only their labels and charts do. Widget keys start with
+the section's prefix so tests can find them.
 """
 
 from __future__ import annotations
@@ -11,11 +12,20 @@ import pandas as pd
 import streamlit as st
 
 from core import learn
+from core.i18n import LANGUAGES, translate
+
+from .i18n import language, t
 
 
 def _cached(fn):
     """Cache a core demo by its arguments; results are plain data (arrays, dicts)."""
-    return st.cache_data(max_entries=24, show_spinner="Running the demo…")(fn)
+    cached = st.cache_data(max_entries=24, show_spinner=False)(fn)
+
+    def call(*args):
+        with st.spinner(t("learn.running_demo")):
+            return cached(*args)
+
+    return call
 
 
 _boundaries = _cached(learn.decision_boundaries)
@@ -30,184 +40,175 @@ _regular = _cached(learn.regularisation_demo)
 _saliency = _cached(learn.saliency_demo)
 
 
+def _join(items) -> str:
+    return t("learn.list_separator").join(items)
+
+
 def large_vs_small() -> None:
-    st.markdown(
-        "A **parameter** is one number the model learns: a weight or a bias. Logistic regression on "
-        "two features has three; a multi-layer perceptron (MLP) has one per connection. More "
-        "parameters let the boundary between classes bend more: too few and it cannot follow the "
-        "data (**under-fitting**), too many with noisy data and it bends around the noise "
-        "(**over-fitting**: high training accuracy, lower test accuracy).")
+    lang = language()
+    st.markdown(t("learn.lvs_text"))
     st.latex(r"p(y{=}1\mid x)=\sigma(w^\top x+b)\qquad "
              r"P_{\text{MLP}}=\sum_{l=1}^{L}\left(n_{l-1}\,n_l+n_l\right)")
     c1, c2, c3, c4, c5 = st.columns(5)
-    shape = c1.radio("Data", learn.SHAPES, horizontal=True, key="lvs-shape")
-    noise = c2.slider("Noise", 0.0, 0.5, 0.3, 0.05, key="lvs-noise")
-    n = c3.select_slider("Samples", [100, 200, 400], 200, key="lvs-n")
-    width = c4.select_slider("MLP width", [2, 4, 8, 16, 32, 64, 128, 256], 64, key="lvs-width")
-    depth = c5.slider("Hidden layers", 1, 3, 2, key="lvs-depth")
+    shape = c1.radio(t("learn.lvs_data"), learn.SHAPES, horizontal=True, key="lvs-shape",
+                     format_func=lambda s: translate(lang, f"learn_chart.shape_{s}"))
+    noise = c2.slider(t("learn.lvs_noise"), 0.0, 0.5, 0.3, 0.05, key="lvs-noise")
+    n = c3.select_slider(t("learn.lvs_samples"), [100, 200, 400], 200, key="lvs-n")
+    width = c4.select_slider(t("learn.lvs_width"), [2, 4, 8, 16, 32, 64, 128, 256], 64, key="lvs-width")
+    depth = c5.slider(t("learn.lvs_depth"), 1, 3, 2, key="lvs-depth")
     r = _boundaries(shape, n, noise, width, depth)
-    st.plotly_chart(learn.boundary_figure(r), key="lvs-fig")
+    st.plotly_chart(learn.boundary_figure(r, lang), key="lvs-fig")
     for side in ("small", "large"):
         m = r[side]
         gap = m["train_accuracy"] - m["test_accuracy"]
-        st.caption(f"{m['label']} ({m['n_params']:,} parameters): training accuracy "
-                   f"{m['train_accuracy']:.1%}, test {m['test_accuracy']:.1%} — a gap of "
-                   f"{100 * gap:+.1f} points" + (" (a sign of over-fitting)." if gap > 0.05 else "."))
+        st.caption(t("learn.lvs_caption_overfit" if gap > 0.05 else "learn.lvs_caption",
+                     label=learn.model_label(m, lang), n_params=f"{m['n_params']:,}",
+                     train=f"{m['train_accuracy']:.1%}", test=f"{m['test_accuracy']:.1%}",
+                     gap=f"{100 * gap:+.1f}"))
 
 
 def distributed() -> None:
-    st.markdown(
-        "**Data parallelism** (PyTorch DDP): each worker holds a copy of the model, computes the "
-        "gradient on its own slice of the batch, and an all-reduce averages the gradients so every "
-        "copy takes the same step. With equal slices the average *is* the full-batch gradient.")
+    lang = language()
+    st.markdown(t("learn.dp_text"))
     st.latex(r"g=\frac{1}{B}\sum_{i=1}^{B}\nabla\ell_i=\sum_{k=1}^{W}\frac{B_k}{B}\,g_k"
              r"\;\overset{B_k=B/W}{=}\;\frac{1}{W}\sum_{k=1}^{W}g_k")
     c1, c2 = st.columns(2)
-    workers = c1.slider("Workers", 1, 8, 4, key="dist-workers")
-    batch = c2.select_slider("Batch size", [30, 32, 48, 64, 100], 64, key="dist-batch")
+    workers = c1.slider(t("learn.dp_workers"), 1, 8, 4, key="dist-workers")
+    batch = c2.select_slider(t("learn.dp_batch"), [30, 32, 48, 64, 100], 64, key="dist-batch")
     g = _gradients(workers, batch)
-    st.plotly_chart(learn.gradients_figure(g), key="dist-grad-fig")
-    st.caption(f"Shard sizes {g['shard_sizes']}. Largest difference from the full-batch gradient over "
-               f"all {g['n_params']:,} entries: plain average {g['max_error_mean']:.2e}, size-weighted "
-               f"average {g['max_error_weighted']:.2e} (float32 rounding is about 1e-8).")
-    st.markdown(
-        "**Hogwild!**: workers update shared weights with no locks. Nobody waits, so more workers "
-        "make more updates per second, but each update was computed on weights that others have "
-        "changed since (it is *stale*).")
+    st.plotly_chart(learn.gradients_figure(g, lang), key="dist-grad-fig")
+    st.caption(t("learn.dp_caption", sizes=g["shard_sizes"], n_params=f"{g['n_params']:,}",
+                 mean=f"{g['max_error_mean']:.2e}", weighted=f"{g['max_error_weighted']:.2e}"))
+    st.markdown(t("learn.hog_text"))
     st.latex(r"w_{t+1}=w_t-\eta\,\nabla\ell\left(w_{t-\tau}\right),\qquad \tau\approx P-1")
     c1, c2 = st.columns(2)
-    counts = c1.multiselect("Worker counts", [1, 2, 4, 8, 16, 32], [1, 4, 16], key="hog-workers")
-    lr = c2.select_slider("Learning rate", [0.25, 0.5, 1.0, 2.0, 4.0], 2.0, key="hog-lr")
+    counts = c1.multiselect(t("learn.hog_workers"), [1, 2, 4, 8, 16, 32], [1, 4, 16], key="hog-workers")
+    lr = c2.select_slider(t("learn.learning_rate"), [0.25, 0.5, 1.0, 2.0, 4.0], 2.0, key="hog-lr")
     if counts:
         h = _hogwild(tuple(sorted(counts)), lr)
-        st.plotly_chart(learn.hogwild_figure(h), key="hog-fig")
+        st.plotly_chart(learn.hogwild_figure(h, lang), key="hog-fig")
         same = learn.loss_after_updates(h, h["time_units"])
-        st.caption(f"After the same {h['time_units']} updates the loss is "
-                   + ", ".join(f"{v:.3g} with {p} workers" for p, v in same.items())
-                   + "; after the same time it is "
-                   + ", ".join(f"{c['final_loss']:.3g} with {p}" for p, c in h["curves"].items())
-                   + ". Simulated: softmax regression on digits, one gradient per time unit.")
+        same_updates = _join(t("learn.hog_same_item", loss=f"{v:.3g}", workers=p) for p, v in same.items())
+        same_time = _join(t("learn.hog_time_item", loss=f"{c['final_loss']:.3g}", workers=p)
+                          for p, c in h["curves"].items())
+        st.caption(t("learn.hog_caption", updates=h["time_units"], same=same_updates, timed=same_time))
 
 
 def mixed_precision() -> None:
-    st.markdown(
-        "A float stores a sign, an exponent (the **range**) and a mantissa (the **precision**). "
-        "bf16 keeps fp32's 8 exponent bits but only 7 mantissa bits; fp16 has more precision but "
-        "overflows above 65,504. Mixed-precision training computes in 16 bits but keeps sums and "
-        "master weights in fp32, because a long sum in 16 bits stops growing once each term is "
-        "smaller than half a step of the total.")
+    lang = language()
+    st.markdown(t("learn.mp_text"))
     st.latex(r"x=(-1)^s\cdot 2^{\,e-\text{bias}}\cdot(1.m)_2,\qquad "
-             r"\varepsilon=2^{-\text{mantissa bits}}")
-    st.dataframe(pd.DataFrame(learn.float_formats()), hide_index=True, key="mp-table")
+             r"\varepsilon=2^{-\text{" + t("learn.mp_mantissa_bits") + "}}")
+    table = pd.DataFrame(learn.float_formats())
+    st.dataframe(table.rename(columns=lambda c: t(f"learn.mp_col_{c}")), hide_index=True, key="mp-table")
     c1, c2, c3 = st.columns(3)
-    n = c1.select_slider("Terms", [100, 1_000, 3_000, 10_000], 3_000, key="mp-n")
-    term = c2.radio("Each term", ["0.1", "uniform"], horizontal=True, key="mp-term")
-    value = c3.number_input("Store this number", value=70000.123, key="mp-value")
+    n = c1.select_slider(t("learn.mp_terms"), [100, 1_000, 3_000, 10_000], 3_000, key="mp-n")
+    term = c2.radio(t("learn.mp_each_term"), ["0.1", "uniform"], horizontal=True, key="mp-term",
+                    format_func=lambda v: t("learn.mp_term_uniform") if v == "uniform" else v)
+    value = c3.number_input(t("learn.mp_value"), value=70000.123, key="mp-value")
     r = _long_sum(n, term)
-    st.plotly_chart(learn.long_sum_figure(r), key="mp-fig")
+    st.plotly_chart(learn.long_sum_figure(r, lang), key="mp-fig")
     stored = learn.round_to_formats(value)
-    st.caption(" · ".join(f"{k} stores {v:.8g}" for k, v in stored.items())
-               + ". torch.sum of the same terms, which accumulates in fp32, has relative error "
-               + ", ".join(f"{k} {d['torch_sum_relative_error']:.1e}" for k, d in r["dtypes"].items()) + ".")
+    st.caption(t("learn.mp_caption",
+                 stored=" · ".join(t("learn.mp_stored_item", format=k, value=f"{v:.8g}")
+                                   for k, v in stored.items()),
+                 errors=_join(t("learn.mp_error_item", format=k, error=f"{d['torch_sum_relative_error']:.1e}")
+                              for k, d in r["dtypes"].items())))
 
 
 def quantisation() -> None:
-    st.markdown(
-        "Quantisation stores each weight as a small integer times a shared **scale**. With b bits "
-        "there are 2^b levels; one scale per small **group** of weights follows the local range "
-        "more closely than one per row, at the cost of storing more scales. The layer below is "
-        "the first layer of an MLP the engine trained on digits.")
+    lang = language()
+    st.markdown(t("learn.q_text"))
     st.latex(r"s=\frac{\max_{j\in g}|w_j|}{2^{b-1}-1},\quad "
              r"q_j=\operatorname{clamp}\!\left(\operatorname{round}\tfrac{w_j}{s},-2^{b-1},2^{b-1}-1\right),"
              r"\quad \hat w_j=s\,q_j")
     c1, c2 = st.columns(2)
-    bits = c1.select_slider("Bits", [2, 3, 4, 5, 6, 8], 4, key="q-bits")
-    group = c2.select_slider("Group size", list(learn.GROUP_SIZES), 32, key="q-group")
+    bits = c1.select_slider(t("learn.q_bits"), [2, 3, 4, 5, 6, 8], 4, key="q-bits")
+    group = c2.select_slider(t("learn.q_group"), list(learn.GROUP_SIZES), 32, key="q-group")
     r = _quant(bits, group)
     left, right = st.columns(2)
-    left.plotly_chart(learn.histogram_figure(r), key="q-hist")
-    right.plotly_chart(learn.error_figure(r), key="q-error")
+    left.plotly_chart(learn.histogram_figure(r, lang), key="q-hist")
+    right.plotly_chart(learn.error_figure(r, lang), key="q-error")
     acc = r["accuracy"]
-    st.caption(f"Relative error of the whole layer at {bits} bits, groups of {group}: {r['error']:.2%}. "
-               f"Test accuracy with every layer quantised this way: {acc['quantised']:.1%} "
-               f"(float32: {acc['float32']:.1%}).")
+    st.caption(t("learn.q_caption", bits=bits, group=group, error=f"{r['error']:.2%}",
+                 quantised=f"{acc['quantised']:.1%}", float32=f"{acc['float32']:.1%}"))
 
 
 def pruning() -> None:
-    st.markdown(
-        "**Unstructured** pruning zeroes the individual weights of smallest magnitude: accuracy "
-        "holds up well, but the matrix keeps its shape, so it is only smaller or faster with "
-        "sparse storage or kernels. **Structured** pruning removes whole neurons (rows), which "
-        "makes the dense matrices really smaller, but costs more accuracy at the same sparsity.")
-    st.latex(r"m_{ij}=\left[\,|w_{ij}|\ge\theta\,\right]\qquad\text{vs}\qquad "
-             r"m_{i\cdot}=\left[\,\lVert w_{i\cdot}\rVert_2\text{ among the top }k\,\right]")
+    lang = language()
+    st.markdown(t("learn.pr_text"))
+    st.latex(r"m_{ij}=\left[\,|w_{ij}|\ge\theta\,\right]\qquad\text{" + t("learn.pr_formula_vs")
+             + r"}\qquad m_{i\cdot}=\left[\,\lVert w_{i\cdot}\rVert_2\text{" + t("learn.pr_formula_top")
+             + r"}k\,\right]")
     c1, c2 = st.columns(2)
-    s = c1.slider("Sparsity", 0.0, 0.95, 0.5, 0.05, key="pr-sparsity")
-    criterion = c2.radio("Rank neurons by", learn.CRITERIA, horizontal=True, key="pr-criterion",
-                         format_func={"l2": "L2 norm of incoming weights",
-                                      "activation": "mean activation x outgoing weights"}.get)
+    s = c1.slider(t("learn.pr_sparsity"), 0.0, 0.95, 0.5, 0.05, key="pr-sparsity")
+    criterion = c2.radio(t("learn.pr_rank_by"), learn.CRITERIA, horizontal=True, key="pr-criterion",
+                         format_func=lambda c: t(f"learn.pr_criterion_{c}"))
     r = _pruning(s, criterion)
-    st.plotly_chart(learn.pruning_figure(r), key="pr-fig")
-    st.plotly_chart(learn.sweep_figure(r["sweep"], {"unstructured": "unstructured (weights)",
-                                                    "structured": "structured (neurons)"},
-                                       "Accuracy against sparsity, no fine-tuning"), key="pr-sweep")
+    st.plotly_chart(learn.pruning_figure(r, lang), key="pr-fig")
+    st.plotly_chart(learn.sweep_figure(r["sweep"], {"unstructured": t("learn.pr_unstructured"),
+                                                    "structured": t("learn.pr_structured")},
+                                       t("learn.sweep_title"), lang), key="pr-sweep")
 
 
 def distillation() -> None:
-    st.markdown(
-        "A small **student** can learn from a large **teacher**'s output probabilities, not just "
-        "the labels. Dividing the teacher's logits by a **temperature** T > 1 softens them and "
-        "reveals which wrong classes the teacher finds plausible; that is the extra signal.")
+    lang = language()
+    st.markdown(t("learn.kd_text"))
     st.latex(r"p_i^{(T)}=\frac{e^{z_i/T}}{\sum_j e^{z_j/T}},\qquad "
              r"\mathcal{L}=\alpha\,T^2\,\mathrm{KL}\!\left(p^{(T)}_{\text{teacher}}\,\Vert\,"
              r"p^{(T)}_{\text{student}}\right)+(1-\alpha)\,\mathrm{CE}(y,p_{\text{student}})")
     c1, c2 = st.columns(2)
-    t = c1.select_slider("Temperature T", [0.5, 1.0, 2.0, 4.0, 8.0, 16.0], 4.0, key="kd-t")
-    sample = c2.number_input("Test row", 0, 449, 3, key="kd-row")
-    r = _soft(t, int(sample))
-    st.plotly_chart(learn.soft_targets_figure(r), key="kd-fig")
-    st.caption(f"Mean entropy of the soft targets over the test split at T = {t:g}: "
-               f"{r['mean_entropy']:.2f} bits (uniform over 10 classes: 3.32 bits).")
+    temperature = c1.select_slider(t("learn.kd_temperature"), [0.5, 1.0, 2.0, 4.0, 8.0, 16.0], 4.0,
+                                   key="kd-t")
+    sample = c2.number_input(t("learn.kd_row"), 0, 449, 3, key="kd-row")
+    r = _soft(temperature, int(sample))
+    st.plotly_chart(learn.soft_targets_figure(r, lang), key="kd-fig")
+    st.caption(t("learn.kd_caption", temperature=f"{temperature:g}", entropy=f"{r['mean_entropy']:.2f}"))
 
 
 def sgd_and_regularisation() -> None:
-    st.markdown(
-        "**SGD** steps against the gradient. In a narrow valley a learning rate small enough for "
-        "the steep direction crawls along the flat one; **momentum** accumulates past gradients "
-        "and speeds up along the valley. Above 2 / (largest curvature) plain SGD diverges.")
+    lang = language()
+    st.markdown(t("learn.sgd_text"))
     st.latex(r"v_{t+1}=\mu\,v_t+\nabla L(w_t),\qquad w_{t+1}=w_t-\eta\,v_{t+1}")
     c1, c2, c3 = st.columns(3)
-    lr = c1.select_slider("Learning rate", [0.003, 0.01, 0.03, 0.05, 0.09, 0.11], 0.01, key="sgd-lr")
-    mu = c2.select_slider("Momentum", [0.5, 0.8, 0.9, 0.95], 0.9, key="sgd-mu")
-    noise = c3.select_slider("Gradient noise", [0.0, 0.5, 2.0], 0.0, key="sgd-noise")
-    st.plotly_chart(learn.sgd_figure(_sgd(lr, mu, 60, noise)), key="sgd-fig")
+    lr = c1.select_slider(t("learn.learning_rate"), [0.003, 0.01, 0.03, 0.05, 0.09, 0.11], 0.01,
+                          key="sgd-lr")
+    mu = c2.select_slider(t("learn.sgd_momentum"), [0.5, 0.8, 0.9, 0.95], 0.9, key="sgd-mu")
+    noise = c3.select_slider(t("learn.sgd_noise"), [0.0, 0.5, 2.0], 0.0, key="sgd-noise")
+    st.plotly_chart(learn.sgd_figure(_sgd(lr, mu, 60, noise), lang), key="sgd-fig")
 
-    st.markdown(
-        "**Regularisation** adds a penalty on the weights. L1 pushes every weight toward zero by "
-        "the same amount, so many end up at (or near) zero; L2 shrinks each in proportion to its "
-        "size, so weights get smaller but rarely vanish. Both networks below are really trained.")
+    st.markdown(t("learn.reg_text"))
     st.latex(r"L_{\text{L1}}=L+\lambda\sum|w|\qquad L_{\text{L2}}:\ \nabla\leftarrow\nabla+\lambda w")
-    lam = st.select_slider("Strength λ", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3, key="reg-lambda")
-    st.plotly_chart(learn.regularisation_figure(_regular(lam)), key="reg-fig")
+    lam = st.select_slider(t("learn.reg_strength"), [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3, key="reg-lambda")
+    st.plotly_chart(learn.regularisation_figure(_regular(lam), lang), key="reg-fig")
 
-    st.markdown(
-        "**Gradient-based pruning** ranks weights by how much the loss would change if each were "
-        "removed, to first order: a large weight the loss does not care about can go, a small one "
-        "with a large gradient should stay.")
+    st.markdown(t("learn.sal_text"))
     st.latex(r"\Delta L\approx\left|\,w\cdot\frac{\partial L}{\partial w}\,\right|")
-    s = st.slider("Sparsity to prune", 0.1, 0.95, 0.7, 0.05, key="sal-sparsity")
+    s = st.slider(t("learn.sal_sparsity"), 0.1, 0.95, 0.7, 0.05, key="sal-sparsity")
     r = _saliency(s)
     left, right = st.columns(2)
-    left.plotly_chart(learn.saliency_figure(r), key="sal-fig")
-    right.plotly_chart(learn.sweep_figure(r["sweep"], {"magnitude": "magnitude |w|",
-                                                       "saliency": "saliency |w·g|"},
-                                          "Accuracy against sparsity, no fine-tuning"), key="sal-sweep")
-    st.caption(f"Of the weights saliency prunes at {s:.0%}, magnitude would prune {r['agreement']:.0%} "
-               f"too. Gradients from {r['calibration_rows']} training rows.")
+    left.plotly_chart(learn.saliency_figure(r, lang), key="sal-fig")
+    right.plotly_chart(learn.sweep_figure(r["sweep"], {"magnitude": t("learn.sal_magnitude"),
+                                                       "saliency": t("learn.sal_saliency")},
+                                          t("learn.sweep_title"), lang), key="sal-sweep")
+    st.caption(t("learn.sal_caption", sparsity=f"{s:.0%}", agreement=f"{r['agreement']:.0%}",
+                 rows=r["calibration_rows"]))
 
 
+# Section id -> its renderer; the tab labels are `learn.tab_<id>` in each language.
 SECTIONS = {
-    "Large vs small": large_vs_small, "Distributed training": distributed,
-    "Mixed precision": mixed_precision, "Quantisation": quantisation, "Pruning": pruning,
-    "Distillation": distillation, "SGD & regularisation": sgd_and_regularisation,
+    "large_vs_small": large_vs_small, "distributed": distributed,
+    "mixed_precision": mixed_precision, "quantisation": quantisation, "pruning": pruning,
+    "distillation": distillation, "sgd": sgd_and_regularisation,
 }
+
+
+def section_labels(lang: str) -> dict[str, str]:
+    """Section id -> tab label in ``lang``."""
+    return {section: translate(lang, f"learn.tab_{section}") for section in SECTIONS}
+
+
+def section_of(label: str | None) -> str | None:
+    """The section id whose tab label, in any language, is ``label``."""
+    return next((section for lang in LANGUAGES for section, text in section_labels(lang).items()
+                 if text == label), None)

@@ -2,10 +2,10 @@
 
 Every function runs engine code (data loading, the training loop, compression handlers) on
 small data in about a second and returns plain data; the ``*_figure`` functions turn that data
-into plotly figures. Nothing here imports streamlit.
+into plotly figures, labelled in the language passed as ``lang``. Nothing here imports streamlit.
 """
 
-from .boundaries import SHAPES, boundary_figure, decision_boundaries
+from .boundaries import SHAPES, boundary_figure, decision_boundaries, model_label
 from .distillation import TEMPERATURES, soft_targets, soft_targets_figure
 from .distributed import (data_parallel_gradients, gradients_figure, hogwild_figure,
                           hogwild_simulation, loss_after_updates)
@@ -17,7 +17,7 @@ from .pruning import (CRITERIA, SPARSITIES, pruning_demo, pruning_figure, salien
 from .quantisation import (BITS, GROUP_SIZES, error_figure, fake_quantize, histogram_figure,
                            quantisation_demo)
 
-__all__ = ["SHAPES", "decision_boundaries", "boundary_figure", "data_parallel_gradients",
+__all__ = ["SHAPES", "decision_boundaries", "model_label", "boundary_figure", "data_parallel_gradients",
            "gradients_figure", "hogwild_simulation", "loss_after_updates", "hogwild_figure",
            "DTYPES", "float_formats", "round_to_formats", "long_sum", "long_sum_figure", "BITS",
            "GROUP_SIZES", "fake_quantize", "quantisation_demo", "histogram_figure", "error_figure",

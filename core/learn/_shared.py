@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..data import Dataset, load
+from ..i18n import translate
 from ..models.neural import TorchClassifier
 from ..specs import DatasetSpec, MLPSpec, TrainSpec
 from ..train import fit_neural
@@ -80,6 +81,11 @@ def accuracy(module: nn.Module, data: Dataset) -> float:
     with torch.inference_mode():
         pred = module.eval()(torch.from_numpy(data.X_test)).argmax(1).numpy()
     return float(np.mean(pred == data.y_test))
+
+
+def chart_text(lang: str, key: str, **values) -> str:
+    """A label of the demo charts in ``lang`` (``locales/<lang>/learn.yaml``, area learn_chart)."""
+    return translate(lang, f"learn_chart.{key}", **values)
 
 
 def entropy_bits(p: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 from ..data import load
 from ..specs import DatasetSpec, LogisticRegressionSpec, MLPSpec, TrainSpec
 from ..train import fit_classical, fit_neural
-from ._shared import single_threaded
+from ._shared import chart_text, single_threaded
 
 SHAPES = ("moons", "circles")
 
@@ -28,8 +28,9 @@ def decision_boundaries(shape: str = "moons", n_samples: int = 200, noise: float
     """Train both models and predict P(class 1) on a ``grid`` x ``grid`` mesh around the data.
 
     Returns plain arrays: ``xs``/``ys`` (grid,) axis ticks, ``small``/``large`` dicts with
-    ``proba`` (grid, grid), ``train_accuracy``, ``test_accuracy``, ``n_params``, ``label``;
-    and the points ``X_train`` (n, 2), ``y_train``, ``X_test``, ``y_test``.
+    ``proba`` (grid, grid), ``train_accuracy``, ``test_accuracy``, ``n_params``, ``hidden``
+    (None for logistic regression; name them with `model_label`); and the points ``X_train``
+    (n, 2), ``y_train``, ``X_test``, ``y_test``.
     """
     if shape not in SHAPES:
         raise ValueError(f"shape must be one of {', '.join(SHAPES)}; got {shape!r}")
@@ -50,44 +51,54 @@ def decision_boundaries(shape: str = "moons", n_samples: int = 200, noise: float
         large_proba = torch.softmax(large.logits(mesh), 1)[:, 1].numpy()
     small_proba = small.estimator.predict_proba(mesh)[:, 1]
 
-    def summary(model, proba, label):
-        return {"label": label, "proba": proba.reshape(grid, grid),
+    def summary(model, proba, layers):
+        return {"hidden": layers, "proba": proba.reshape(grid, grid),
                 "train_accuracy": float(np.mean(model.predict(data.X_train) == data.y_train)),
                 "test_accuracy": float(np.mean(model.predict(data.X_test) == data.y_test)),
                 "n_params": model.param_counts().total}
 
     return {"shape": shape, "noise": noise, "xs": xs, "ys": ys,
-            "small": summary(small, small_proba, "Logistic regression"),
-            "large": summary(large, large_proba, f"MLP {'x'.join(map(str, hidden))}"),
+            "small": summary(small, small_proba, None),
+            "large": summary(large, large_proba, hidden),
             "X_train": data.X_train, "y_train": data.y_train,
             "X_test": data.X_test, "y_test": data.y_test}
 
 
-def boundary_figure(result: dict) -> go.Figure:
+def model_label(side: dict, lang: str = "en") -> str:
+    """"Logistic regression" or "MLP 64x64" for one side of a `decision_boundaries` result."""
+    if side["hidden"] is None:
+        return chart_text(lang, "logistic_regression")
+    return f"MLP {'x'.join(map(str, side['hidden']))}"
+
+
+def boundary_figure(result: dict, lang: str = "en") -> go.Figure:
     """Side-by-side heat maps of P(class 1) with the 0.5 contour and the points on top."""
-    titles = [f"{result[k]['label']}: {result[k]['n_params']:,} parameters<br>"
-              f"train {result[k]['train_accuracy']:.0%}, test {result[k]['test_accuracy']:.0%}"
+    titles = [chart_text(lang, "boundary_subtitle", label=model_label(result[k], lang),
+                         n_params=f"{result[k]['n_params']:,}", train=f"{result[k]['train_accuracy']:.0%}",
+                         test=f"{result[k]['test_accuracy']:.0%}")
               for k in ("small", "large")]
+    class_1 = chart_text(lang, "class_1")
     fig = make_subplots(1, 2, subplot_titles=titles, shared_yaxes=True, horizontal_spacing=0.04)
     for col, key in enumerate(("small", "large"), start=1):
         fig.add_contour(x=result["xs"], y=result["ys"], z=result[key]["proba"], zmin=0, zmax=1,
                         colorscale="RdBu", opacity=0.6, showscale=col == 2,
                         contours=dict(start=0, end=1, size=0.1), line_width=0,
-                        colorbar=dict(title="P(class 1)"), row=1, col=col,
-                        hovertemplate="P(class 1) = %{z:.2f}<extra></extra>")
+                        colorbar=dict(title=class_1), row=1, col=col,
+                        hovertemplate=f"{class_1} = %{{z:.2f}}<extra></extra>")
         fig.add_contour(x=result["xs"], y=result["ys"], z=result[key]["proba"], showscale=False,
                         contours=dict(start=0.5, end=0.5, size=1, coloring="lines"),
                         line=dict(width=2, color="black"), row=1, col=col, hoverinfo="skip")
         for split, symbol in (("train", "circle"), ("test", "x")):
             X, y = result[f"X_{split}"], result[f"y_{split}"]
-            fig.add_scatter(x=X[:, 0], y=X[:, 1], mode="markers", name=f"{split} points",
+            fig.add_scatter(x=X[:, 0], y=X[:, 1], mode="markers", name=chart_text(lang, f"{split}_points"),
                             marker=dict(color=np.where(y == 1, "#08306b", "#67000d"), size=5,
                                         symbol=symbol), showlegend=col == 1, row=1, col=col)
     fig.update_layout(height=470, margin=dict(t=110, b=30, l=30, r=30),
-                      title=dict(text=f"Decision boundaries on {result['shape']} (noise "
-                                      f"{result['noise']:g}); black line: P = 0.5", y=0.97),
+                      title=dict(text=chart_text(lang, "boundary_title", noise=f"{result['noise']:g}",
+                                                 shape=chart_text(lang, f"shape_{result['shape']}")),
+                                 y=0.97),
                       legend=dict(orientation="h", x=0.0, y=-0.08))
     return fig
 
 
-__all__ = ["SHAPES", "decision_boundaries", "boundary_figure"]
+__all__ = ["SHAPES", "decision_boundaries", "model_label", "boundary_figure"]

@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 import torch
 
 from ..compress.distill import teacher_logits
-from ._shared import digits, digits_mlp, entropy_bits, single_threaded
+from ._shared import chart_text, digits, digits_mlp, entropy_bits, single_threaded
 
 TEACHER_HIDDEN = (128,)
 TEMPERATURES = tuple(float(t) for t in np.geomspace(0.5, 20, 13).round(2))
@@ -50,25 +50,26 @@ def soft_targets(temperature: float = 4.0, sample: int = 0) -> dict:
             "teacher_params": teacher.param_counts().total}
 
 
-def soft_targets_figure(result: dict) -> go.Figure:
+def soft_targets_figure(result: dict, lang: str = "en") -> go.Figure:
     fig = make_subplots(1, 2, column_widths=[0.6, 0.4], subplot_titles=(
-        f"Test row {result['sample']} (true class {result['true_class']})",
-        "Mean entropy over the test split"))
+        chart_text(lang, "kd_row_title", row=result["sample"], true_class=result["true_class"]),
+        chart_text(lang, "kd_entropy_title")))
     names = result["class_names"]
     fig.add_bar(x=names, y=result["probs_t1"], name="T = 1", marker_color="#c6dbef", row=1, col=1)
     fig.add_bar(x=names, y=result["probs"], name=f"T = {result['temperature']:g}",
                 marker_color="#08519c", row=1, col=1)
     fig.add_scatter(x=result["temperatures"], y=result["entropy_curve"], mode="lines+markers",
-                    name="entropy (bits)", marker_color="#7B5EA7", row=1, col=2)
+                    name=chart_text(lang, "entropy_bits"), marker_color="#7B5EA7", row=1, col=2)
     fig.add_scatter(x=[result["temperature"]], y=[result["mean_entropy"]], mode="markers",
-                    marker=dict(size=14, color="#E4572E"), name="chosen T", row=1, col=2)
-    fig.update_xaxes(title_text="class", type="category", row=1, col=1)
-    fig.update_yaxes(title_text="teacher probability", row=1, col=1)
-    fig.update_xaxes(title_text="temperature T (log)", type="log", row=1, col=2)
-    fig.update_yaxes(title_text="bits (max log2 10 = 3.32)", row=1, col=2)
+                    marker=dict(size=14, color="#E4572E"), name=chart_text(lang, "chosen_t"),
+                    row=1, col=2)
+    fig.update_xaxes(title_text=chart_text(lang, "class"), type="category", row=1, col=1)
+    fig.update_yaxes(title_text=chart_text(lang, "teacher_probability"), row=1, col=1)
+    fig.update_xaxes(title_text=chart_text(lang, "temperature_log"), type="log", row=1, col=2)
+    fig.update_yaxes(title_text=chart_text(lang, "entropy_axis"), row=1, col=2)
     fig.update_layout(barmode="group", height=380, margin=dict(t=60, b=40, l=60, r=20),
-                      title=f"Soft targets of a {result['teacher_params']:,}-parameter teacher "
-                            f"(test accuracy {result['teacher_accuracy']:.1%})")
+                      title=chart_text(lang, "kd_title", n_params=f"{result['teacher_params']:,}",
+                                       accuracy=f"{result['teacher_accuracy']:.1%}"))
     return fig
 
 

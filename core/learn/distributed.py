@@ -17,7 +17,7 @@ from torch import nn
 
 from ..models.neural import build_module
 from ..specs import MLPSpec
-from ._shared import digits, single_threaded
+from ._shared import chart_text, digits, single_threaded
 
 
 def _flat_grad(module: nn.Module, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -69,16 +69,18 @@ def _entry_name(names, flat_index: int) -> str:
     raise IndexError(flat_index)
 
 
-def gradients_figure(result: dict) -> go.Figure:
+def gradients_figure(result: dict, lang: str = "en") -> go.Figure:
     fig = go.Figure()
     for k, g in enumerate(result["workers"]):
-        fig.add_bar(x=result["labels"], y=g, name=f"worker {k} ({result['shard_sizes'][k]} rows)",
+        fig.add_bar(x=result["labels"], y=g,
+                    name=chart_text(lang, "worker", k=k, rows=result["shard_sizes"][k]),
                     marker_color="#9ecae1", opacity=0.8, showlegend=k == 0 or len(result["workers"]) <= 4)
-    fig.add_bar(x=result["labels"], y=result["mean"], name="average of workers", marker_color="#08519c")
-    fig.add_scatter(x=result["labels"], y=result["full"], mode="markers", name="full-batch gradient",
+    fig.add_bar(x=result["labels"], y=result["mean"], name=chart_text(lang, "workers_average"),
+                marker_color="#08519c")
+    fig.add_scatter(x=result["labels"], y=result["full"], mode="markers", name=chart_text(lang, "full_batch"),
                     marker=dict(symbol="diamond", size=12, color="#E4572E"))
-    fig.update_layout(barmode="group", height=380, title="Gradient entries: each worker, their "
-                      "average, and the full batch", yaxis_title="dL/dw",
+    fig.update_layout(barmode="group", height=380, title=chart_text(lang, "gradients_title"),
+                      yaxis_title="dL/dw",
                       margin=dict(t=60, b=40, l=60, r=20))
     return fig
 
@@ -128,22 +130,23 @@ def loss_after_updates(result: dict, n_updates: int) -> dict[int, float]:
     return {P: cv["loss"][min(n_updates, len(cv["loss"]) - 1)] for P, cv in result["curves"].items()}
 
 
-def hogwild_figure(result: dict) -> go.Figure:
-    fig = make_subplots(1, 2, subplot_titles=("Loss against time (speed)",
-                                              "Loss against updates (cost of staleness)"))
+def hogwild_figure(result: dict, lang: str = "en") -> go.Figure:
+    fig = make_subplots(1, 2, subplot_titles=(chart_text(lang, "loss_time"),
+                                              chart_text(lang, "loss_updates")))
     for P, cv in result["curves"].items():
         loss = [min(v, 10.0) for v in cv["loss"]]  # diverged runs are clipped to stay on the chart
-        label = f"{P} worker{'s' if P > 1 else ''} (staleness {cv['staleness']})"
+        label = chart_text(lang, "hog_workers" if P > 1 else "hog_one_worker", workers=P,
+                           staleness=cv["staleness"])
         fig.add_scatter(x=cv["time"], y=loss, mode="lines", name=label, legendgroup=str(P),
                         row=1, col=1)
         fig.add_scatter(x=cv["updates"], y=loss, mode="lines", name=label, legendgroup=str(P),
                         showlegend=False, row=1, col=2)
     fig.add_hline(y=result["target"], line_dash="dot", line_color="#888")
-    fig.update_yaxes(type="log", title_text="training cross-entropy (log)")
-    fig.update_xaxes(title_text="time (one gradient = 1 unit)", row=1, col=1)
-    fig.update_xaxes(title_text="updates applied", row=1, col=2)
+    fig.update_yaxes(type="log", title_text=chart_text(lang, "cross_entropy_log"))
+    fig.update_xaxes(title_text=chart_text(lang, "time_units"), row=1, col=1)
+    fig.update_xaxes(title_text=chart_text(lang, "updates_applied"), row=1, col=2)
     fig.update_layout(height=380, margin=dict(t=60, b=40, l=60, r=20),
-                      title=f"Hogwild! simulation, learning rate {result['lr']:g}")
+                      title=chart_text(lang, "hogwild_title", lr=f"{result['lr']:g}"))
     return fig
 
 

@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 
 from ..specs import TrainSpec
 from ..train.loop import make_optimizer
-from ._shared import accuracy, digits, linears, single_threaded
+from ._shared import accuracy, chart_text, digits, linears, single_threaded
 
 # A long narrow valley: curvature 1 along x and ``CURVATURE`` along y, minimum at (0, 0).
 CURVATURE = 20.0
@@ -53,7 +53,7 @@ def sgd_paths(lr: float = 0.01, momentum: float = 0.9, steps: int = 60, noise: f
                 break  # left the chart: diverged, stop before the numbers overflow
             path.append(p.detach().clone())
             loss.append(float(valley_loss(p.detach())))
-        out["runs"][label] = {"path": torch.stack(path).numpy(), "loss": np.array(loss),
+        out["runs"][label] = {"momentum": m, "path": torch.stack(path).numpy(), "loss": np.array(loss),
                               "final_loss": loss[-1], "diverged": len(loss) < steps + 1}
     xs, ys = np.linspace(-5, 5, 101), np.linspace(-2.5, 2.5, 61)
     grid = torch.from_numpy(np.stack(np.meshgrid(xs, ys), -1))  # (len(ys), len(xs), 2)
@@ -61,14 +61,16 @@ def sgd_paths(lr: float = 0.01, momentum: float = 0.9, steps: int = 60, noise: f
     return out
 
 
-def sgd_figure(result: dict) -> go.Figure:
+def sgd_figure(result: dict, lang: str = "en") -> go.Figure:
     fig = make_subplots(1, 2, column_widths=[0.6, 0.4],
-                        subplot_titles=("Paths on the loss surface", "Loss per step"))
+                        subplot_titles=(chart_text(lang, "paths"), chart_text(lang, "loss_per_step")))
     fig.add_contour(x=result["xs"], y=result["ys"], z=np.log10(result["z"] + 1e-3), showscale=False,
                     colorscale="Greys", reversescale=True, contours=dict(coloring="lines"),
                     row=1, col=1, hoverinfo="skip")
     colors = ["#E4572E", "#17A398"]
-    for (label, run), color in zip(result["runs"].items(), colors):
+    for run, color in zip(result["runs"].values(), colors):
+        label = (chart_text(lang, "momentum", momentum=f"{run['momentum']:g}") if run["momentum"]
+                 else chart_text(lang, "plain_sgd"))
         path = run["path"]
         fig.add_scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", name=label,
                         marker=dict(size=4, color=color), line=dict(color=color), row=1, col=1)
@@ -76,11 +78,10 @@ def sgd_figure(result: dict) -> go.Figure:
                         line=dict(color=color), row=1, col=2)
     fig.update_xaxes(range=[-5, 5], row=1, col=1)
     fig.update_yaxes(range=[-2.5, 2.5], row=1, col=1)
-    fig.update_yaxes(type="log", title_text="loss (log)", row=1, col=2)
-    fig.update_xaxes(title_text="step", row=1, col=2)
+    fig.update_yaxes(type="log", title_text=chart_text(lang, "loss_log"), row=1, col=2)
+    fig.update_xaxes(title_text=chart_text(lang, "step"), row=1, col=2)
     fig.update_layout(height=400, margin=dict(t=60, b=40, l=60, r=20),
-                      title=f"SGD on a narrow valley (curvatures 1 and {CURVATURE:g}), "
-                            f"learning rate {result['lr']:g}")
+                      title=chart_text(lang, "sgd_title", curvature=f"{CURVATURE:g}", lr=f"{result['lr']:g}"))
     return fig
 
 
@@ -114,16 +115,20 @@ def regularisation_demo(strength: float = 1e-3, epochs: int = 12, seed: int = 0)
     return {"strength": strength, "epochs": epochs, "runs": runs, "near_zero_threshold": NEAR_ZERO}
 
 
-def regularisation_figure(result: dict) -> go.Figure:
+def regularisation_figure(result: dict, lang: str = "en") -> go.Figure:
     fig = go.Figure()
     colors = {"none": "#969696", "L1": "#E4572E", "L2": "#17A398"}
     for label, run in result["runs"].items():
+        penalty = chart_text(lang, "penalty_none") if label == "none" else label
         fig.add_histogram(x=run["weights"], nbinsx=100, opacity=0.55, marker_color=colors[label],
-                          name=f"{label}: {run['near_zero']:.0%} near zero, accuracy {run['accuracy']:.1%}")
+                          name=chart_text(lang, "reg_legend", penalty=penalty,
+                                          near_zero=f"{run['near_zero']:.0%}",
+                                          accuracy=f"{run['accuracy']:.1%}"))
     fig.update_layout(barmode="overlay", height=380, margin=dict(t=60, b=40, l=60, r=20),
-                      title=f"First-layer weights after training (strength {result['strength']:g}; "
-                            f"near zero: |w| < {result['near_zero_threshold']:g})",
-                      xaxis_title="weight", yaxis_title="count", legend=dict(x=0.01, y=0.99))
+                      title=chart_text(lang, "reg_title", strength=f"{result['strength']:g}",
+                                       threshold=f"{result['near_zero_threshold']:g}"),
+                      xaxis_title=chart_text(lang, "weight"), yaxis_title=chart_text(lang, "count"),
+                      legend=dict(x=0.01, y=0.99))
     return fig
 
 

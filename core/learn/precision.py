@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from ._shared import single_threaded
+from ._shared import chart_text, single_threaded
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 _LAYOUT = {"fp32": (8, 23), "bf16": (8, 7), "fp16": (5, 10)}  # (exponent bits, mantissa bits)
@@ -74,16 +74,18 @@ def long_sum(n_terms: int = 10_000, term: str = "0.1", seed: int = 0, n_points: 
     return result
 
 
-def long_sum_figure(result: dict) -> go.Figure:
+def long_sum_figure(result: dict, lang: str = "en") -> go.Figure:
     colors = {"fp32": "#17A398", "bf16": "#E4572E", "fp16": "#7B5EA7"}
     fig = go.Figure()
     for name, r in result["dtypes"].items():
         fig.add_scatter(x=result["counts"], y=np.maximum(r["relative_error"], 1e-10), mode="lines",
-                        name=f"{name}: final sum {r['final_sum']:.6g} (exact {r['exact_sum']:.6g})",
+                        name=chart_text(lang, "sum_legend", format=name, final=f"{r['final_sum']:.6g}",
+                                        exact=f"{r['exact_sum']:.6g}"),
                         line=dict(color=colors[name]))
-    fig.update_layout(title=f"Relative error of a running sum of {result['n_terms']:,} terms "
-                            f"({'0.1 each' if result['term'] == '0.1' else 'uniform in [0, 1)'})",
-                      xaxis_title="terms added (log)", yaxis_title="relative error (log; floor 1e-10)",
+    term = chart_text(lang, "sum_term_constant" if result["term"] == "0.1" else "sum_term_uniform")
+    fig.update_layout(title=chart_text(lang, "sum_title", n=f"{result['n_terms']:,}", term=term),
+                      xaxis_title=chart_text(lang, "terms_added"),
+                      yaxis_title=chart_text(lang, "sum_error_axis"),
                       xaxis_type="log", yaxis_type="log", height=380,
                       margin=dict(t=60, b=40, l=60, r=20), legend=dict(x=0.01, y=0.99))
     return fig

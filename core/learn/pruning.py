@@ -16,7 +16,7 @@ from ..compress.formats import linear_like
 from ..compress.prune import (apply_masks, magnitude_scores, masks_for, saliency_scores,
                               structured_prune, unit_scores)
 from ..specs import ModelSpec
-from ._shared import accuracy, digits, digits_mlp, single_threaded
+from ._shared import accuracy, chart_text, digits, digits_mlp, single_threaded
 
 SPARSITIES = (0.0, 0.25, 0.5, 0.7, 0.8, 0.9, 0.95)
 FIRST = "net.0.weight"   # the first Linear of the engine's MLP: (32 hidden, 64 pixels)
@@ -84,34 +84,36 @@ def pruning_demo(sparsity: float = 0.5, criterion: str = "l2") -> dict:
             "sweep": sweep, "criterion": criterion}
 
 
-def pruning_figure(result: dict) -> go.Figure:
+def pruning_figure(result: dict, lang: str = "en") -> go.Figure:
     """The first layer as a heat map, pruned entries blank, for both kinds of pruning."""
     w = result["weights"]
     lim = float(np.abs(w).max())
-    titles = [f"Unstructured: {1 - result['kept']['unstructured']:.0%} of parameters zeroed, "
-              f"accuracy {result['accuracy']['unstructured']:.1%}",
-              f"Structured: {1 - result['kept']['structured']:.0%} of parameters removed, "
-              f"accuracy {result['accuracy']['structured']:.1%}"]
+    titles = [chart_text(lang, f"{kind}_title", share=f"{1 - result['kept'][kind]:.0%}",
+                         accuracy=f"{result['accuracy'][kind]:.1%}")
+              for kind in ("unstructured", "structured")]
+    # plotly's own placeholders, passed through the translated template unchanged
+    hover = chart_text(lang, "neuron_hover", y="%{y}", x="%{x}", z="%{z:.3f}") + "<extra></extra>"
     fig = make_subplots(1, 2, subplot_titles=titles, horizontal_spacing=0.06)
     for col, key in enumerate(("unstructured_mask", "structured_mask"), start=1):
         shown = np.where(result[key], w, np.nan)   # NaN draws as blank: the pruned weights
         fig.add_heatmap(z=shown, zmin=-lim, zmax=lim, colorscale="RdBu", showscale=col == 2,
-                        colorbar=dict(title="weight"), row=1, col=col,
-                        hovertemplate="neuron %{y}, pixel %{x}: %{z:.3f}<extra></extra>")
-        fig.update_xaxes(title_text="input pixel", row=1, col=col)
-    fig.update_yaxes(title_text="hidden neuron", autorange="reversed")
+                        colorbar=dict(title=chart_text(lang, "weight")), row=1, col=col,
+                        hovertemplate=hover)
+        fig.update_xaxes(title_text=chart_text(lang, "input_pixel"), row=1, col=col)
+    fig.update_yaxes(title_text=chart_text(lang, "hidden_neuron"), autorange="reversed")
     fig.update_layout(height=420, margin=dict(t=80, b=40, l=60, r=20),
-                      title=f"First layer (32 x 64) at {result['sparsity']:.0%} sparsity; blank = pruned")
+                      title=chart_text(lang, "pruning_title", sparsity=f"{result['sparsity']:.0%}"))
     return fig
 
 
-def sweep_figure(sweep: dict, series: dict[str, str], title: str) -> go.Figure:
+def sweep_figure(sweep: dict, series: dict[str, str], title: str, lang: str = "en") -> go.Figure:
     """Accuracy against sparsity, one line per ``series`` key (label as value)."""
     fig = go.Figure()
     for key, label in series.items():
         fig.add_scatter(x=[100 * s for s in sweep["sparsity"]], y=[100 * a for a in sweep[key]],
                         mode="lines+markers", name=label)
-    fig.update_layout(title=title, xaxis_title="sparsity (%)", yaxis_title="test accuracy (%)",
+    fig.update_layout(title=title, xaxis_title=chart_text(lang, "sparsity_axis"),
+                      yaxis_title=chart_text(lang, "test_accuracy_axis"),
                       height=340, margin=dict(t=60, b=40, l=60, r=20))
     return fig
 
@@ -151,14 +153,14 @@ def saliency_demo(sparsity: float = 0.7, calibration_rows: int = 256) -> dict:
             "calibration_rows": len(rows)}
 
 
-def saliency_figure(result: dict) -> go.Figure:
+def saliency_figure(result: dict, lang: str = "en") -> go.Figure:
     kept = result["kept_by_saliency"]
     fig = go.Figure()
-    for flag, label, color in ((True, "kept", "#17A398"), (False, "pruned by saliency", "#E4572E")):
+    for flag, label, color in ((True, "kept", "#17A398"), (False, "pruned_by_saliency", "#E4572E")):
         sel = kept == flag
         fig.add_scatter(x=result["abs_weight"][sel], y=result["abs_grad"][sel], mode="markers",
-                        name=label, marker=dict(size=4, color=color, opacity=0.6))
-    fig.update_layout(title=f"First layer: |w| against |dL/dw|, {result['sparsity']:.0%} pruned by |w·g|",
+                        name=chart_text(lang, label), marker=dict(size=4, color=color, opacity=0.6))
+    fig.update_layout(title=chart_text(lang, "saliency_title", sparsity=f"{result['sparsity']:.0%}"),
                       xaxis_title="|w| (log)", yaxis_title="|dL/dw| (log)", xaxis_type="log",
                       yaxis_type="log", height=380, margin=dict(t=60, b=40, l=60, r=20))
     return fig

@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from ._shared import accuracy, digits, digits_mlp, linears, single_threaded
+from ._shared import accuracy, chart_text, digits, digits_mlp, linears, single_threaded
 
 GROUP_SIZES = (8, 16, 32, 64)   # the digits MLP's first layer has 64 inputs: 64 = one scale per row
 BITS = (2, 3, 4, 5, 6, 8)
@@ -69,10 +69,10 @@ def quantisation_demo(bits: int = 4, group: int = 32, row: int = 0) -> dict:
             "shape": tuple(w.shape)}
 
 
-def histogram_figure(result: dict) -> go.Figure:
+def histogram_figure(result: dict, lang: str = "en") -> go.Figure:
     """The whole layer's weights, with the chosen group's grid drawn as vertical lines."""
     fig = go.Figure()
-    fig.add_histogram(x=result["layer_weights"], nbinsx=80, name="all weights of the layer",
+    fig.add_histogram(x=result["layer_weights"], nbinsx=80, name=chart_text(lang, "layer_weights"),
                       marker_color="#c6dbef")
     # One trace of vertical segments separated by gaps: add_vline per level is O(levels^2) in plotly.
     top = float(np.histogram(result["layer_weights"], bins=80)[0].max())
@@ -80,27 +80,30 @@ def histogram_figure(result: dict) -> go.Figure:
     xs = np.repeat(grid, 3)
     ys = np.tile([0.0, top * 1.1, np.nan], len(grid))
     xs[2::3] = np.nan
-    fig.add_scatter(x=xs, y=ys, mode="lines", name=f"{result['bits']}-bit levels of that group",
+    fig.add_scatter(x=xs, y=ys, mode="lines", name=chart_text(lang, "group_levels", bits=result["bits"]),
                     line=dict(color="#E4572E", width=1), opacity=0.5 if len(grid) > 32 else 0.9,
                     hoverinfo="skip")
     # The group's own weights as a rug above the histogram, so each can be seen against its level.
     fig.add_scatter(x=result["weights"], y=np.full(len(result["weights"]), top * 1.1),
-                    mode="markers", name=f"row {result['row']}, first group of {result['group']}",
+                    mode="markers", name=chart_text(lang, "group_weights", row=result["row"],
+                                                    group=result["group"]),
                     marker=dict(symbol="line-ns-open", size=14, color="#08519c", line_width=2))
     fig.update_layout(height=360, margin=dict(t=60, b=40, l=60, r=20),
-                      title=f"{result['bits']}-bit grid of one group ({len(grid)} levels)",
-                      xaxis_title="weight value", yaxis_title="count",
+                      title=chart_text(lang, "grid_title", bits=result["bits"], levels=len(grid)),
+                      xaxis_title=chart_text(lang, "weight_value"), yaxis_title=chart_text(lang, "count"),
                       legend=dict(orientation="h", x=0.0, y=-0.2))
     return fig
 
 
-def error_figure(result: dict) -> go.Figure:
+def error_figure(result: dict, lang: str = "en") -> go.Figure:
     fig = go.Figure()
     for g, errors in result["sweep"].items():
-        label = "one scale per row" if g >= result["shape"][1] else f"group of {g}"
+        label = (chart_text(lang, "one_scale_per_row") if g >= result["shape"][1]
+                 else chart_text(lang, "group_of", group=g))
         fig.add_scatter(x=result["bits_axis"], y=errors, mode="lines+markers", name=label)
-    fig.update_layout(title="Relative weight error ||w - w'|| / ||w|| against bits",
-                      xaxis_title="bits per weight", yaxis_title="relative error (log)",
+    fig.update_layout(title=chart_text(lang, "error_title"),
+                      xaxis_title=chart_text(lang, "bits_per_weight"),
+                      yaxis_title=chart_text(lang, "relative_error_log"),
                       yaxis_type="log", height=360, margin=dict(t=60, b=40, l=60, r=20))
     return fig
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.learn_view import SECTIONS
+from ui.learn_view import section_labels
 
 from .conftest import REPO
 
@@ -23,7 +23,7 @@ def _charts(at: AppTest) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
-@pytest.mark.parametrize("section", list(SECTIONS))
+@pytest.mark.parametrize("section", list(section_labels("en").values()))
 def test_every_section_renders_its_formula_and_demo(section):
     at = _open(section)
     assert not at.exception, at.exception
