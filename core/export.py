@@ -2,7 +2,9 @@
 
 Input is one or more runs as plain dicts (`core.store.Run.to_dict()`, or
 `ExperimentResult.to_dict()` for a run not stored yet); the charts come from `core.report`, so
-a report shows what the Compare and History pages show.
+a report shows what the Compare and History pages show. The HTML report is written in the
+language asked for (``lang``): headings, labels, chart titles and the loader's decisions, and
+the stored how-measured text rendered in that language (`core.measure.how_measured_in`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Sequence
 import plotly.graph_objects as go
 
 from . import report
+from .data import decisions_in
+from .i18n import strings, translate
 
 # Flat columns of the CSV, identity first; units are in the names (rule 5 of DESIGN.md).
 CSV_IDENTITY = ("run_id", "run_name", "dataset", "name", "family", "kind", "status", "parent")
@@ -38,18 +42,22 @@ def merged_records(runs: Sequence[dict]) -> list[dict]:
     return out
 
 
-def report_figures(runs: Sequence[dict]) -> list[tuple[str, go.Figure]]:
+def _t(lang: str, key: str, **values) -> str:
+    return translate(lang, f"report.{key}", **values)
+
+
+def report_figures(runs: Sequence[dict], lang: str = "en") -> list[tuple[str, go.Figure]]:
     """The trade-off charts of a report, by caption: bars, Pareto scatters, training curves."""
     records = report.measured(merged_records(runs))
     if not records:
         return []
-    figs = [(report.METRICS[m][0], report.metric_bar(records, m))
+    figs = [(report.metric_title(m, lang), report.metric_bar(records, m, lang=lang))
             for m in ("accuracy", "latency_ms_p50", "throughput_sps", "size_bytes", "n_params",
                       "peak_memory_bytes")]
-    figs.append(("Accuracy against latency", report.pareto_scatter(records, x="latency_ms_p50")))
-    figs.append(("Accuracy against saved size", report.pareto_scatter(records, x="size_bytes")))
+    figs.append((_t(lang, "caption_latency"), report.pareto_scatter(records, x="latency_ms_p50", lang=lang)))
+    figs.append((_t(lang, "caption_size"), report.pareto_scatter(records, x="size_bytes", lang=lang)))
     if any((r.get("history") or {}).get("epochs") for r in records):
-        figs.append(("Training curves", report.training_curves(records)))
+        figs.append((_t(lang, "caption_curves"), report.training_curves(records, lang=lang)))
     return figs
 
 
@@ -62,9 +70,9 @@ pre{background:#f7f7f7;padding:.75rem;overflow-x:auto;font-size:.8rem}.muted{col
 """
 
 
-def _table(rows: list[dict]) -> str:
+def _table(rows: list[dict], lang: str = "en") -> str:
     if not rows:
-        return "<p class='muted'>none</p>"
+        return f"<p class='muted'>{html.escape(_t(lang, 'none'))}</p>"
     cols = list(dict.fromkeys(k for r in rows for k in r))
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(r.get(c)))}</td>" for c in cols) + "</tr>"
@@ -82,69 +90,90 @@ def _cell(value) -> str:
     return str(value)
 
 
-def html_report(runs: Sequence[dict], title: str = "Tradeoff Lab report") -> str:
-    """One self-contained HTML page: works offline, with a single copy of plotly.js."""
-    figs = report_figures(runs)
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+def html_report(runs: Sequence[dict], title: str | None = None, lang: str = "en") -> str:
+    """One self-contained HTML page: works offline, with a single copy of plotly.js.
+
+    ``title`` defaults to "Tradeoff Lab report" in ``lang``.
+    """
+    title = _t(lang, "title") if title is None else title
+    figs = report_figures(runs, lang)
+    listed = _t(lang, "list_separator").join(
+        html.escape(_t(lang, "run_label", name=r.get("name") or "", id=r.get("id") or _t(lang, "unsaved")))
+        for r in runs)
+    parts = [f"<!DOCTYPE html><html lang='{_t(lang, 'html_lang')}'><head><meta charset='utf-8'>"
              f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",
-             f"<p class='muted'>Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} from "
-             f"{len(runs)} run(s): " + ", ".join(html.escape(f"{r.get('name') or ''} ({r.get('id') or 'unsaved'})")
-                                                for r in runs) + "</p>"]
-    parts.append("<h2>Trade-offs</h2>")
+             "<p class='muted'>" + html.escape(_t(lang, "generated", n=len(runs),
+                                                  when=f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}"))
+             + listed + "</p>"]
+    parts.append(f"<h2>{_t(lang, 'trade_offs')}</h2>")
     if not figs:
-        parts.append("<p>No model finished in these runs, so there is nothing to chart.</p>")
+        parts.append(f"<p>{_t(lang, 'nothing_to_chart')}</p>")
     for i, (caption, fig) in enumerate(figs):
         # plotly.js is embedded once, with the first chart; the others reuse it.
         div = fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=f"chart-{i}",
                           config={"displaylogo": False, "responsive": True})
         parts.append(f"<div class='chart' data-caption='{html.escape(caption)}'>{div}</div>")
-    parts.append("<h2>Every figure</h2>")
-    table = report.metrics_table(merged_records(runs))
+    parts.append(f"<h2>{_t(lang, 'every_figure')}</h2>")
+    table = report.metrics_table(merged_records(runs), lang)
     parts.append(table.to_html(index=False, na_rep="", escape=True, float_format=lambda v: f"{v:.6g}")
-                 if not table.empty else "<p>No records.</p>")
+                 if not table.empty else f"<p>{_t(lang, 'no_records')}</p>")
     for run in runs:
-        parts.append(_run_section(run))
+        parts.append(_run_section(run, lang))
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def _run_section(run: dict) -> str:
-    name = html.escape(str(run.get("name") or run.get("id") or "run"))
-    out = [f"<h2>Run: {name}</h2>"]
-    meta = {k: run.get(k) for k in ("id", "status", "created_at", "finished_at") if run.get(k)}
+def _run_section(run: dict, lang: str = "en") -> str:
+    from .measure import how_measured_in  # torch is only needed once a report is written
+
+    def h(key: str, **values) -> str:
+        return html.escape(_t(lang, key, **values))
+
+    name = str(run.get("name") or run.get("id") or _t(lang, "run"))
+    out = [f"<h2>{h('run_heading', name=name)}</h2>"]
+    meta = {_t(lang, f"meta_{k}"): run.get(k) for k in ("id", "status", "created_at", "finished_at") if run.get(k)}
     if run.get("tags"):
-        meta["tags"] = ", ".join(run["tags"])
+        meta[_t(lang, "meta_tags")] = ", ".join(run["tags"])
     if meta:
-        out.append(_table([meta]))
+        out.append(_table([meta], lang))
     ds = run.get("dataset") or {}
     split = ds.get("split") or {}
-    out.append("<h3>How it was measured</h3>")
-    out.append(f"<p>{html.escape(run.get('how_measured') or 'not recorded')}</p>")
+    out.append(f"<h3>{h('how_measured')}</h3>")
+    stored = run.get("how_measured")
+    out.append(f"<p>{html.escape(how_measured_in(stored, lang) if stored else _t(lang, 'not_recorded'))}</p>")
     if ds:
-        out.append(f"<p>Data: {html.escape(str(ds.get('name')))}, {ds.get('n_train')} training rows, "
-                   f"{ds.get('n_test')} test rows, {ds.get('n_features')} features, "
-                   f"{ds.get('n_classes')} classes; test fraction {split.get('test_fraction')}, seed "
-                   f"{split.get('seed')}, stratified: {split.get('stratified')}.</p>")
-        for note in ds.get("decisions") or []:
+        out.append("<p>" + h("data", name=str(ds.get("name")), n_train=ds.get("n_train"),
+                             n_test=ds.get("n_test"), n_features=ds.get("n_features"),
+                             n_classes=ds.get("n_classes"), fraction=split.get("test_fraction"),
+                             seed=split.get("seed"), stratified=_yes_no(split.get("stratified"), lang)) + "</p>")
+        for note in decisions_in(ds, lang):
             out.append(f"<p class='muted'>{html.escape(str(note))}</p>")
-    counted = [{"model": r["name"], "parameters counted": r.get("params_definition"),
-                "notes": " ".join(r.get("notes") or []), "error": r.get("error")}
+    counted = [{_t(lang, "col_model"): r["name"], _t(lang, "col_params_counted"): r.get("params_definition"),
+                _t(lang, "col_notes"): " ".join(r.get("notes") or []), _t(lang, "col_error"): r.get("error")}
                for r in run.get("records", [])]
-    out.append(_table(counted))
-    out.append("<h3>Settings</h3>")
+    out.append(_table(counted, lang))
+    out.append(f"<h3>{h('settings')}</h3>")
     out.append(f"<pre>{html.escape(json.dumps(run.get('spec', {}), indent=2, sort_keys=True))}</pre>")
     if run.get("timings"):
-        out.append(_table([{f"{k} (s)": v for k, v in run["timings"].items()}]))
+        timing = strings(lang)
+        out.append(_table([{_t(lang, "seconds", what=timing.get(f"report.timing_{k}", k)): v
+                            for k, v in run["timings"].items()}], lang))
     if run.get("artifacts"):
         names = {i: r["name"] for i, r in enumerate(run.get("records", []))}
-        out.append("<h3>Model files</h3>")
-        out.append(_table([{"model": names.get(a["candidate"], a["candidate"]), "file": a["filename"],
-                            "size (bytes)": a["size_bytes"], "sha256": a["sha256"]}
-                           for a in run["artifacts"]]))
-    out.append("<h3>Environment</h3>")
-    out.append(_table([{"key": k, "value": v} for k, v in (run.get("environment") or {}).items()]))
+        out.append(f"<h3>{h('model_files')}</h3>")
+        out.append(_table([{_t(lang, "col_model"): names.get(a["candidate"], a["candidate"]),
+                            _t(lang, "col_file"): a["filename"], _t(lang, "col_size"): a["size_bytes"],
+                            _t(lang, "col_sha256"): a["sha256"]}
+                           for a in run["artifacts"]], lang))
+    out.append(f"<h3>{h('environment')}</h3>")
+    out.append(_table([{_t(lang, "col_key"): k, _t(lang, "col_value"): v}
+                       for k, v in (run.get("environment") or {}).items()], lang))
     return "\n".join(out)
+
+
+def _yes_no(value, lang: str):
+    return _t(lang, "true" if value else "false") if isinstance(value, bool) else value
 
 
 def metrics_rows(runs: Sequence[dict]) -> list[dict]:

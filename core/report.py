@@ -1,7 +1,8 @@
 """Figures and tables built from result records (the dicts of `CandidateResult.to_record`).
 
 Everything here works on plain records so that a live comparison, a stored run and an exported
-report draw the same charts.
+report draw the same charts. Titles, axis labels and table headers are in the language asked
+for (``lang``; strings under ``charts`` in locales/); `METRICS` and `TABLE_COLUMNS` keep English.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from .i18n import translate
 
 FAMILY_COLORS = {"large": "#E4572E", "small": "#17A398", "compressed": "#7B5EA7"}
 
@@ -41,6 +44,20 @@ TABLE_COLUMNS: dict[str, str] = {
 }
 
 
+def _t(lang: str, key: str, **values) -> str:
+    return translate(lang, f"charts.{key}", **values)
+
+
+def metric_title(metric: str, lang: str = "en") -> str:
+    """The axis title of ``metric`` with its unit, as in `METRICS`, in ``lang``."""
+    return _t(lang, f"metric_{metric}")
+
+
+def column_titles(lang: str = "en") -> dict[str, str]:
+    """`TABLE_COLUMNS` (record key -> header with unit) in ``lang``."""
+    return {key: _t(lang, f"column_{key}") for key in TABLE_COLUMNS}
+
+
 def measured(records: Iterable[dict]) -> list[dict]:
     """Records that finished and carry metrics."""
     return [r for r in records if r.get("status", "done") == "done" and r.get("accuracy") is not None]
@@ -52,9 +69,11 @@ def needs_log_axis(values: Sequence[float], spread: float = 30.0) -> bool:
     return len(positive) >= 2 and max(positive) / min(positive) > spread
 
 
-def metric_bar(records: Sequence[dict], metric: str, log: bool | None = None) -> go.Figure:
+def metric_bar(records: Sequence[dict], metric: str, log: bool | None = None,
+               lang: str = "en") -> go.Figure:
     """One bar per model for ``metric``, coloured by family; log axis when the spread needs it."""
-    title, higher_better, scale = METRICS[metric]
+    _, higher_better, scale = METRICS[metric]
+    title = metric_title(metric, lang)
     rows = measured(records)
     values = [r[metric] * scale for r in rows]
     log = needs_log_axis(values) if log is None else log
@@ -62,14 +81,15 @@ def metric_bar(records: Sequence[dict], metric: str, log: bool | None = None) ->
     for family in FAMILY_COLORS:
         fam = [(r, v) for r, v in zip(rows, values) if r["family"] == family]
         if fam:
-            fig.add_bar(x=[r["name"] for r, _ in fam], y=[v for _, v in fam], name=family,
+            fig.add_bar(x=[r["name"] for r, _ in fam], y=[v for _, v in fam], name=_t(lang, f"family_{family}"),
                         marker_color=FAMILY_COLORS[family],
                         text=[_short(v) for _, v in fam], textposition="outside",
                         hovertemplate="%{x}<br>" + title + ": %{y:.4g}<extra></extra>")
-    fig.update_layout(title=f"{title} — {'higher' if higher_better else 'lower'} is better",
-                      yaxis_title=title + (" (log scale)" if log else ""),
+    fig.update_layout(title=_t(lang, "higher_better" if higher_better else "lower_better", title=title),
+                      yaxis_title=_t(lang, "log_scale", title=title) if log else title,
                       yaxis_type="log" if log else "linear", showlegend=True, bargap=0.3,
-                      margin=dict(t=60, b=40, l=60, r=20), height=360, legend_title_text="family",
+                      margin=dict(t=60, b=40, l=60, r=20), height=360,
+                      legend_title_text=_t(lang, "family"),
                       xaxis={"categoryorder": "array", "categoryarray": [r["name"] for r in rows]})
     if metric in ("accuracy", "f1_macro") and values:
         low = min(values)
@@ -96,7 +116,8 @@ def pareto_front(points: Sequence[Point]) -> list[Point]:
 
 
 def pareto_scatter(records: Sequence[dict], x: str = "latency_ms_p50", y: str = "accuracy",
-                   size: str = "size_bytes", highlight: set[str] | None = None) -> go.Figure:
+                   size: str = "size_bytes", highlight: set[str] | None = None,
+                   lang: str = "en") -> go.Figure:
     """Accuracy against latency with the Pareto frontier; marker area grows with saved size.
 
     With ``highlight``, models outside that set (e.g. outside the user's budget) are faded.
@@ -105,8 +126,8 @@ def pareto_scatter(records: Sequence[dict], x: str = "latency_ms_p50", y: str = 
     fig = go.Figure()
     if not rows:
         return fig
-    x_title, _, x_scale = METRICS[x]
-    y_title, _, y_scale = METRICS[y]
+    x_title, x_scale = metric_title(x, lang), METRICS[x][2]
+    y_title, y_scale = metric_title(y, lang), METRICS[y][2]
     sizes = [r[size] for r in rows]
     smax = max(sizes) or 1
     for family in FAMILY_COLORS:
@@ -117,26 +138,26 @@ def pareto_scatter(records: Sequence[dict], x: str = "latency_ms_p50", y: str = 
         diam = [10 + 36 * math.sqrt(r[size] / smax) for r in fam]
         fig.add_scatter(
             x=[r[x] * x_scale for r in fam], y=[r[y] * y_scale for r in fam], mode="markers+text",
-            name=family, text=[r["name"] for r in fam], textposition="top center",
+            name=_t(lang, f"family_{family}"), text=[r["name"] for r in fam], textposition="top center",
             marker=dict(size=diam, color=FAMILY_COLORS[family],
                         opacity=[0.8 if highlight is None or r["name"] in highlight else 0.15 for r in fam],
                         line=dict(width=1, color="#333")),
             customdata=[[r[size] / 1024, r["n_params"]] for r in fam],
             hovertemplate=("%{text}<br>" + x_title + ": %{x:.4g}<br>" + y_title + ": %{y:.2f}"
-                           "<br>saved size: %{customdata[0]:.1f} KB<br>parameters: %{customdata[1]:,}"
-                           "<extra></extra>"))
+                           "<br>" + _t(lang, "hover_size") + ": %{customdata[0]:.1f} KB<br>"
+                           + _t(lang, "hover_params") + ": %{customdata[1]:,}<extra></extra>"))
     front = pareto_front([Point(r["name"], r[x], r[y]) for r in rows])
     fig.add_scatter(x=[p.cost * x_scale for p in front], y=[p.value * y_scale for p in front],
-                    mode="lines", name="Pareto frontier", line=dict(color="#444", dash="dash", shape="hv"))
-    fig.update_layout(title=f"{y_title.split(' (')[0]} against {x_title.split(' (')[0].lower()} "
-                            "(marker area: saved size)",
+                    mode="lines", name=_t(lang, "pareto_frontier"),
+                    line=dict(color="#444", dash="dash", shape="hv"))
+    fig.update_layout(title=_t(lang, "pareto_title", y=_t(lang, f"name_{y}"), x=_t(lang, f"in_title_{x}")),
                       xaxis_title=x_title, yaxis_title=y_title, height=460,
                       xaxis_type="log" if needs_log_axis([r[x] for r in rows], 10) else "linear",
                       margin=dict(t=60, b=50, l=60, r=20))
     return fig
 
 
-def training_curves(records: Sequence[dict]) -> go.Figure:
+def training_curves(records: Sequence[dict], lang: str = "en") -> go.Figure:
     """Validation (or training) accuracy per epoch for every record that has a history."""
     fig = go.Figure()
     for r in records:
@@ -146,24 +167,28 @@ def training_curves(records: Sequence[dict]) -> go.Figure:
         use_val = epochs[0].get("val_accuracy") is not None
         key = "val_accuracy" if use_val else "train_accuracy"
         fig.add_scatter(x=[e["epoch"] for e in epochs], y=[100 * e[key] for e in epochs],
-                        mode="lines+markers", name=f"{r['name']} ({'validation' if use_val else 'train'})")
-    fig.update_layout(title="Accuracy per epoch (validation slice of the training split)",
-                      xaxis_title="Epoch", yaxis_title="Accuracy (%)", height=340,
+                        mode="lines+markers",
+                        name=_t(lang, "curve_validation" if use_val else "curve_train", name=r["name"]))
+    fig.update_layout(title=_t(lang, "curves_title"), xaxis_title=_t(lang, "curves_x"),
+                      yaxis_title=_t(lang, "metric_accuracy"), height=340,
                       margin=dict(t=60, b=40, l=60, r=20))
     return fig
 
 
-def metrics_table(records: Sequence[dict]) -> pd.DataFrame:
+def metrics_table(records: Sequence[dict], lang: str = "en") -> pd.DataFrame:
     """Every figure of every record, one row per model, units in the column headers."""
+    titles = column_titles(lang)
     rows = []
     for r in records:
-        row = {label: r.get(key) for key, label in TABLE_COLUMNS.items()}
-        if row["Throughput (rows/s)"] is not None:
-            row["Throughput (rows/s)"] = round(row["Throughput (rows/s)"])
+        row = {key: r.get(key) for key in TABLE_COLUMNS}
+        if row["throughput_sps"] is not None:
+            row["throughput_sps"] = round(row["throughput_sps"])
         for key in ("accuracy", "f1_macro"):
             if r.get(key) is not None:
-                row[TABLE_COLUMNS[key]] = round(100 * r[key], 2)
-        row["Status"] = r.get("status", "done") if not r.get("error") else f"{r['status']}: {r['error']}"
+                row[key] = round(100 * r[key], 2)
+        row = {titles[key]: value for key, value in row.items()}
+        row[_t(lang, "column_status")] = (r.get("status", "done") if not r.get("error")
+                                          else f"{r['status']}: {r['error']}")
         rows.append(row)
     return pd.DataFrame(rows)
 
