@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.data import DataError, read_table
 from ui.forms import dataset_form
-from ui.i18n import t
+from ui.i18n import language, t
 from ui.state import current_dataset, load_dataset, set_dataset
 
 st.title(t("data.title"))
@@ -18,7 +18,7 @@ if spec is None:
     st.stop()
 
 try:
-    frame, target, notes = read_table(spec)
+    frame, target, _ = read_table(spec)  # its notes are among the dataset's decisions
     if spec.name == "csv":
         columns = list(frame.columns)
         chosen = st.selectbox(t("data.target"), columns,
@@ -27,7 +27,7 @@ try:
         target = chosen
     dataset = load_dataset(spec)
 except DataError as exc:
-    st.error(t("data.unusable", error=exc))
+    st.error(t("data.unusable", error=exc.text(language())))
     st.stop()
 
 set_dataset(spec)
@@ -38,7 +38,7 @@ c3.metric(t("data.features"), dataset.n_features)
 c4.metric(t("data.classes"), dataset.n_classes)
 
 st.subheader(t("data.what_loader_did"))
-for line in (*notes, *dataset.decisions):
+for line in dataset.decisions_in(language()):
     st.markdown(f"- {line}")
 
 left, right = st.columns([3, 2])

@@ -6,24 +6,33 @@ import streamlit as st
 
 from core import report
 from core.experiment import ExperimentResult
+from core.measure import how_measured_in
 from core.recommend import Budget, recommend
 
-from .i18n import t
+from .i18n import language, t
 
 
 _NUM = st.column_config.NumberColumn
-TABLE_FORMATS = {
-    "Accuracy (%)": _NUM(format="%.2f"), "Macro-F1 (%)": _NUM(format="%.2f"),
-    "Latency p50 (ms)": _NUM(format="%.3f"), "Latency p95 (ms)": _NUM(format="%.3f"),
-    "Throughput (rows/s)": _NUM(format="localized"), "Saved size (bytes)": _NUM(format="localized"),
-    "Model memory (bytes)": _NUM(format="localized"), "Peak memory (bytes)": _NUM(format="localized"),
-    "Parameters": _NUM(format="localized"), "Non-zero parameters": _NUM(format="localized"),
-    "Train time (s)": _NUM(format="%.2f"),
+_FORMATS = {  # record key -> number format of its column
+    "accuracy": "%.2f", "f1_macro": "%.2f", "latency_ms_p50": "%.3f", "latency_ms_p95": "%.3f",
+    "throughput_sps": "localized", "size_bytes": "localized", "memory_bytes": "localized",
+    "peak_memory_bytes": "localized", "n_params": "localized", "n_nonzero_params": "localized",
+    "train_seconds": "%.2f",
 }
+
+
+def table_formats(lang: str = "en") -> dict:
+    """Column formats of `report.metrics_table` in ``lang``, keyed by its headers."""
+    titles = report.column_titles(lang)
+    return {titles[key]: _NUM(format=fmt) for key, fmt in _FORMATS.items()}
+
+
+TABLE_FORMATS = table_formats("en")
 
 
 def show_results(result: ExperimentResult, key: str = "results") -> None:
     records = [r.to_record() for r in result.results]
+    lang = language()
     d = result.dataset
     st.caption(t("results.caption", name=d["name"], n_train=d["n_train"], n_test=d["n_test"],
                  n_features=d["n_features"], n_classes=d["n_classes"]))
@@ -35,20 +44,21 @@ def show_results(result: ExperimentResult, key: str = "results") -> None:
     cols = st.columns(2)
     for i, metric in enumerate(("accuracy", "latency_ms_p50", "size_bytes", "n_params")):
         with cols[i % 2]:
-            st.plotly_chart(report.metric_bar(done, metric), key=f"{key}-{metric}")
+            st.plotly_chart(report.metric_bar(done, metric, lang=lang), key=f"{key}-{metric}")
     c1, c2 = st.columns(2)
     x_axis = c1.selectbox(t("results.scatter_x"), ["latency_ms_p50", "latency_ms_p95", "size_bytes",
                                              "peak_memory_bytes", "n_params", "train_seconds"],
-                          format_func=lambda m: report.METRICS[m][0], key=f"{key}-x")
+                          format_func=lambda m: report.metric_title(m, lang), key=f"{key}-x")
     c2.caption(t("results.frontier_help"))
     fitting = decision_panel(done, key)
-    st.plotly_chart(report.pareto_scatter(done, x=x_axis, highlight=fitting), key=f"{key}-scatter")
+    st.plotly_chart(report.pareto_scatter(done, x=x_axis, highlight=fitting, lang=lang),
+                    key=f"{key}-scatter")
     if any(r.get("history") for r in done):
-        st.plotly_chart(report.training_curves(done), key=f"{key}-curves")
+        st.plotly_chart(report.training_curves(done, lang=lang), key=f"{key}-curves")
     st.subheader(t("results.every_figure"))
-    st.dataframe(report.metrics_table(records), hide_index=True, column_config=TABLE_FORMATS)
+    st.dataframe(report.metrics_table(records, lang), hide_index=True, column_config=table_formats(lang))
     with st.expander(t("results.how_measured")):
-        st.write(result.how_measured)
+        st.write(how_measured_in(result.how_measured, lang))
         st.write(t("results.split", n_train=d["n_train"], n_test=d["n_test"],
                    fraction=d["split"]["test_fraction"], seed=d["split"]["seed"]))
         st.json(result.environment, expanded=False)
@@ -79,7 +89,7 @@ def decision_panel(done: list[dict], key: str) -> set[str]:
     min_acc = c3.slider(t("results.min_accuracy"), 0.0, 100.0, 0.0, 0.5, key=f"{key}-minacc")
     tol = c4.slider(t("results.tolerance"), 0.0, 5.0, 1.0, 0.1, key=f"{key}-tol",
                     help=t("results.tolerance_help"))
-    rec = recommend(done, Budget(max_lat, max_kb * 1024, min_acc / 100, tol))
+    rec = recommend(done, Budget(max_lat, max_kb * 1024, min_acc / 100, tol), lang=language())
     (st.success if rec.name else st.warning)(t("results.recommendation", sentence=rec.sentence))
     st.caption(t("results.within_budget", fitting=", ".join(rec.fitting) or t("results.none"),
                  frontier=", ".join(rec.frontier)))
