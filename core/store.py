@@ -439,9 +439,10 @@ class RunStore:
                 return DataDirError(read_only_message(self.home), self.home, "read-only")
             if code == _SQLITE_IOERR:
                 return DataDirError(
-                    f"Writing {what} to the data directory {self.home} failed (disk I/O error: the disk "
-                    f"may be full or failing). Runs stored before are unchanged. Free some space or "
-                    f"check the disk, or set {ENV_HOME} to a folder on another disk.", self.home, "full")
+                    f"The disk holding the data directory {self.home} is full or failing (a disk I/O "
+                    f"error): {what} could not be written. Runs stored before are unchanged. Free some "
+                    f"space or check the disk, or set {ENV_HOME} to a folder on a disk with room.",
+                    self.home, "full")
             return DataDirError(f"The run store {self.path} cannot be opened ({exc}). Check that "
                                 f"{self.home} is a writable folder, or set {ENV_HOME} to one.",
                                 self.home, "unusable")
@@ -593,7 +594,7 @@ class RunStore:
             last[0] = now
             try:
                 self.set_progress(run_id, fraction, message)
-            except sqlite3.Error:  # progress is best effort: a busy database must not stop a run
+            except (sqlite3.Error, DataDirError):  # best effort: a busy or full disk must not stop a run
                 log.warning("could not record progress of run %s", run_id, exc_info=True)
 
         return write
@@ -628,11 +629,17 @@ class RunStore:
             # Read-only or full: drop the files no row references, and say why the run ended.
             for path in created:
                 path.unlink(missing_ok=True)
+                for folder in (path.parent, path.parent.parent):
+                    try:
+                        folder.rmdir()  # only if empty: files of earlier saves stay
+                    except OSError:
+                        pass
             try:
                 self.set_status(run_id, "failed", message="its results could not be stored",
                                 error=str(exc))
             except (DataDirError, KeyError):
                 pass  # still "running"; it becomes "interrupted" when this process has ended
+            self.last_write_error = str(exc)  # the small status write may fit; the results did not
             raise
 
     def _save_rows(self, run_id: str, data: dict, records: list[dict], written: list, status: str) -> None:
