@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from .i18n import strings, translate
+from .i18n import LANGUAGES, strings, translate
 from .models.base import Classifier
 from .models.neural import TorchClassifier
 from .specs import MeasureSpec
@@ -64,26 +64,30 @@ def how_measured(spec: MeasureSpec, lang: str = "en") -> str:
 
 # A run stores its how-measured text in English (results.json, the run store, exports), and
 # runs stored before there was a choice of language have nothing else. Rather than store a key
-# beside it, a page or report renders the stored text in its language on demand: the English
-# template that produced it is recognised, and the same figures go into the other language's.
+# beside it, a page or report renders the stored text in its language on demand: the template
+# that produced it (in any language) is recognised, and the same figures fill the template of
+# the language asked for.
 _HOW_MEASURED_KEYS = ("measured.classifier", "measured.language_model")
 
 
 def how_measured_in(text: str, lang: str = "en") -> str:
     """A stored how-measured ``text`` in ``lang``; text that no template produced stays as it is."""
-    if lang == "en" or not text:
+    if not text:
         return text
     for key in _HOW_MEASURED_KEYS:
         template = strings(lang)[key]
-        text = _english_pattern(key).sub(lambda m: _Verbatim().format(template, **m.groupdict()), text)
+        for source in LANGUAGES:
+            if source != lang:
+                text = _template_pattern(key, source).sub(
+                    lambda m: _Verbatim().format(template, **m.groupdict()), text)
     return text
 
 
 @lru_cache(maxsize=None)
-def _english_pattern(key: str) -> re.Pattern:
-    """The English template of ``key`` as a regex, one named group per placeholder."""
+def _template_pattern(key: str, lang: str) -> re.Pattern:
+    """The template of ``key`` in ``lang`` as a regex, one named group per placeholder."""
     parts, seen = [], set()
-    for literal, name, _, _ in string.Formatter().parse(strings("en")[key]):
+    for literal, name, _, _ in string.Formatter().parse(strings(lang)[key]):
         parts.append(re.escape(literal))
         if name:  # figures never contain white space; a name seen before must repeat its figure
             parts.append(f"(?P={name})" if name in seen else rf"(?P<{name}>\S+?)")
