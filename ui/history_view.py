@@ -225,7 +225,7 @@ def report_downloads(runs: list[Run]) -> None:
     dicts = [r.to_dict() for r in runs]
     stem = "tradeoff-lab-" + "-".join(r.id for r in runs[:4])
     c1, c2, c3 = st.columns(3)
-    c1.download_button(t("history.report_html"), data=lambda: html_report(dicts), file_name=f"{stem}.html",
+    c1.download_button(t("history.report_html"), data=lambda lang=language(): html_report(dicts, lang=lang), file_name=f"{stem}.html",
                        mime="text/html", key="dl-report-html", type="primary",
                        help=t("history.report_html_help"))
     c2.download_button(t("history.metrics_csv"), data=lambda: metrics_csv(dicts), file_name=f"{stem}.csv",
