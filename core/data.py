@@ -305,8 +305,8 @@ def _prepare_table(spec: DatasetSpec, frame: pd.DataFrame, target: str,
     rare = counts[counts < 2]
     if len(rare):
         frame, y_str = frame[~y_str.isin(rare.index)], y_str[~y_str.isin(rare.index)]
-        decisions.append(Message.of("dropped_rare_classes", n=len(rare),
-                                    names=", ".join(map(str, rare.index[:5])) + ("…" if len(rare) > 5 else "")))
+        names = ", ".join(map(str, rare.index[:5])) + ("…" if len(rare) > 5 else "")
+        decisions.append(Message.of("dropped_rare_classes", n=len(rare), names=names))
         if y_str.nunique() < 2:
             raise DataError(Message.of("too_few_classes_left"))
 

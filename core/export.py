@@ -132,7 +132,8 @@ def _run_section(run: dict, lang: str = "en") -> str:
 
     name = str(run.get("name") or run.get("id") or _t(lang, "run"))
     out = [f"<h2>{h('run_heading', name=name)}</h2>"]
-    meta = {_t(lang, f"meta_{k}"): run.get(k) for k in ("id", "status", "created_at", "finished_at") if run.get(k)}
+    meta = {_t(lang, f"meta_{k}"): run.get(k)
+            for k in ("id", "status", "created_at", "finished_at") if run.get(k)}
     if run.get("tags"):
         meta[_t(lang, "meta_tags")] = ", ".join(run["tags"])
     if meta:
@@ -146,7 +147,8 @@ def _run_section(run: dict, lang: str = "en") -> str:
         out.append("<p>" + h("data", name=str(ds.get("name")), n_train=ds.get("n_train"),
                              n_test=ds.get("n_test"), n_features=ds.get("n_features"),
                              n_classes=ds.get("n_classes"), fraction=split.get("test_fraction"),
-                             seed=split.get("seed"), stratified=_yes_no(split.get("stratified"), lang)) + "</p>")
+                             seed=split.get("seed"),
+                             stratified=_yes_no(split.get("stratified"), lang)) + "</p>")
         for note in decisions_in(ds, lang):
             out.append(f"<p class='muted'>{html.escape(str(note))}</p>")
     counted = [{_t(lang, "col_model"): r["name"], _t(lang, "col_params_counted"): r.get("params_definition"),

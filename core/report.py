@@ -81,7 +81,8 @@ def metric_bar(records: Sequence[dict], metric: str, log: bool | None = None,
     for family in FAMILY_COLORS:
         fam = [(r, v) for r, v in zip(rows, values) if r["family"] == family]
         if fam:
-            fig.add_bar(x=[r["name"] for r, _ in fam], y=[v for _, v in fam], name=_t(lang, f"family_{family}"),
+            fig.add_bar(x=[r["name"] for r, _ in fam], y=[v for _, v in fam],
+                        name=_t(lang, f"family_{family}"),
                         marker_color=FAMILY_COLORS[family],
                         text=[_short(v) for _, v in fam], textposition="outside",
                         hovertemplate="%{x}<br>" + title + ": %{y:.4g}<extra></extra>")

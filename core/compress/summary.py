@@ -32,7 +32,9 @@ def _ratio_phrase(before: float, after: float, what: str, lang: str = "en") -> s
     ratio = before / after
     if abs(ratio - 1) < _SAME_RATIO:
         return _t(lang, f"{what}_same")
-    return _t(lang, f"{what}_better", ratio=ratio) if ratio > 1 else _t(lang, f"{what}_worse", ratio=1 / ratio)
+    if ratio > 1:
+        return _t(lang, f"{what}_better", ratio=ratio)
+    return _t(lang, f"{what}_worse", ratio=1 / ratio)
 
 
 def summarise(before: Any, after: Any, lang: str = "en") -> str:

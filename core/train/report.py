@@ -116,7 +116,8 @@ def verdicts(records: Sequence[dict], target: float, baseline: str | None = None
              lang: str = "en") -> list[str]:
     """Sentences built from the measurement, above all where a technique did not help here."""
     rows = [r for r in trained(records) if r.get("status") == "done"]
-    out = [_t(lang, "skipped", name=r["name"], error=r["error"]) for r in records if r.get("status") == "skipped"]
+    out = [_t(lang, "skipped", name=r["name"], error=r["error"])
+           for r in records if r.get("status") == "skipped"]
     if not rows:
         return out
     base = next((r for r in rows if r["name"] == baseline), None) or next(

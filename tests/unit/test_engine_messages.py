@@ -117,7 +117,8 @@ def test_upload_limit_in_chinese(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("budget", [Budget(), Budget(tolerance_points=0.1), Budget(max_size_bytes=100_000),
-                                    Budget(min_accuracy=0.99), Budget(max_latency_ms=0.05, max_size_bytes=5000)])
+                                    Budget(min_accuracy=0.99),
+                                    Budget(max_latency_ms=0.05, max_size_bytes=5000)])
 def test_recommendation_in_chinese_keeps_the_figures(budget):
     en, zh = recommend(FIXTURE, budget), recommend(FIXTURE, budget, lang="zh")
     assert (zh.name, zh.fitting, zh.frontier) == (en.name, en.fitting, en.frontier)
