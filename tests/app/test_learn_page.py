@@ -1,6 +1,7 @@
 """The Learn page: every section renders its explanation, formula and demo; widgets drive the demo."""
 
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -13,8 +14,9 @@ PAGE = str(REPO / "pages" / "learn.py")
 TIMEOUT = 60
 
 
-def _open(section: str) -> AppTest:
+def _open(section: str, lang: str = "en") -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state["lang"] = lang
     at.session_state["learn-section"] = section
     return at.run()
 
@@ -66,3 +68,32 @@ def test_data_parallel_caption_reports_an_exact_average_for_equal_shards():
     assert "[16, 16, 16, 16]" in caption
     plain = float(caption.split("plain average ")[1].split(",")[0])
     assert plain < 1e-6
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("section", list(section_labels("zh").values()))
+def test_every_section_reads_in_chinese(section):
+    at = _open(section, "zh")
+    assert not at.exception, at.exception
+    assert at.title[0].value == "学习"
+    texts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert all(CJK.search(text) for text in texts), texts
+    widgets = [w for kind in ("slider", "select_slider", "radio", "number_input", "multiselect")
+               for w in at.get(kind)]
+    assert widgets and all(CJK.search(w.label) for w in widgets), [w.label for w in widgets]
+    charts = _charts(at)
+    assert charts and all(CJK.search(json.dumps(c["layout"]["title"], ensure_ascii=False)) for c in charts)
+
+
+def test_switching_the_language_keeps_the_open_section_and_its_settings():
+    at = _open("Pruning")
+    next(w for w in at.slider if w.key == "pr-sparsity").set_value(0.8).run()
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["learn-section"] == "剪枝"
+    sparsity = next(w for w in at.slider if w.key == "pr-sparsity")
+    assert sparsity.label == "稀疏度" and sparsity.value == 0.8
+    assert _charts(at)[0]["layout"]["title"]["text"].startswith("第一层（32 x 64），稀疏度 80%")

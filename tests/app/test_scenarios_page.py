@@ -20,6 +20,20 @@ def test_every_story_is_offered_with_what_it_runs():
         assert any(scenario.summary in m.value for m in at.markdown)
 
 
+def test_every_story_is_offered_in_chinese():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception and at.title[0].value == "情景"
+    assert at.radio[0].label == "故事"
+    assert at.radio[0].options == [s.title_in("zh") for s in SCENARIOS.values()]
+    assert at.button[0].label == "运行这个故事"
+    for key, scenario in SCENARIOS.items():
+        at.radio[0].set_value(key).run()
+        assert any(scenario.summary_in("zh") in m.value for m in at.markdown)
+    assert at.caption[0].value.startswith("计时：2 个线程")
+
+
 def test_a_story_runs_and_is_narrated_from_the_measured_figures():
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     at.radio[0].set_value("bigger").run()

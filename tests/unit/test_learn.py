@@ -1,5 +1,8 @@
 """The Learn demos: real engine results that change with their settings."""
 
+import json
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -180,3 +183,35 @@ def test_every_demo_has_a_figure():
                learn.sgd_figure(learn.sgd_paths(steps=5))]
     for fig in figures:
         assert fig.data and fig.layout.title.text
+
+
+def test_every_demo_figure_is_labelled_in_the_language_asked_for():
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    boundaries = learn.decision_boundaries("circles", 100, 0.1, width=4, depth=1, epochs=5, grid=10)
+    assert learn.model_label(boundaries["small"]) == "Logistic regression"
+    assert learn.model_label(boundaries["small"], "zh") == "逻辑回归"
+    assert learn.model_label(boundaries["large"], "zh") == "MLP 4"
+    sgd = learn.sgd_paths(steps=5)
+    pruning = learn.pruning_demo()
+    builders = [
+        lambda lang: learn.boundary_figure(boundaries, lang),
+        lambda lang: learn.gradients_figure(learn.data_parallel_gradients(), lang),
+        lambda lang: learn.hogwild_figure(learn.hogwild_simulation((1, 2), time_units=3), lang),
+        lambda lang: learn.long_sum_figure(learn.long_sum(100), lang),
+        lambda lang: learn.error_figure(learn.quantisation_demo(), lang),
+        lambda lang: learn.histogram_figure(learn.quantisation_demo(), lang),
+        lambda lang: learn.pruning_figure(pruning, lang),
+        lambda lang: learn.sweep_figure(pruning["sweep"], {"structured": "s"}, "t", lang),
+        lambda lang: learn.saliency_figure(learn.saliency_demo(), lang),
+        lambda lang: learn.soft_targets_figure(learn.soft_targets(), lang),
+        lambda lang: learn.sgd_figure(sgd, lang),
+        lambda lang: learn.regularisation_figure(learn.regularisation_demo(1e-3, epochs=1), lang),
+    ]
+    for build in builders:
+        english, chinese = (json.dumps(json.loads(build(lang).to_json()), ensure_ascii=False)
+                            for lang in ("en", "zh"))
+        assert not cjk.search(english)
+        assert cjk.search(chinese), chinese[:200]
+    legend = [trace.name for trace in learn.sgd_figure(sgd, "zh").data if trace.name]
+    assert legend == ["普通 SGD", "普通 SGD", "动量 0.9", "动量 0.9"]
+    assert learn.boundary_figure(boundaries, "zh").layout.title.text.startswith("同心圆数据上的决策边界")

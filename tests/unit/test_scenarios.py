@@ -1,10 +1,12 @@
 """Guided scenarios: valid specs, and narration that follows the measured figures."""
 
+import re
+
 import pytest
 
 from core.data import load
 from core.scenarios import (CONTROL, FP32, INT4, INT8, NARROW, SCENARIO_MEASURE, SCENARIOS,
-                            STUDENT, TEACHER, narrate)
+                            STUDENT, TEACHER, candidate_name, narrate)
 from core.specs import ExperimentSpec
 
 
@@ -111,3 +113,51 @@ def test_forest_is_enough_only_within_the_tolerance():
                           "more than the 1-point tolerance.")
     best = narrate("forest", [dict(base[0], accuracy=0.99), *base[1:]])
     assert best[-1] == "The forest is enough here: nothing else was more accurate."
+
+
+def _figures(text: str) -> set[str]:
+    return set(re.findall(r"\d+(?:,\d{3})*(?:\.\d+)?", text))
+
+
+@pytest.mark.parametrize("key,records", [
+    ("bigger", BIG), ("shrink", SHRINK),
+    ("distill", [rec(TEACHER, 0.976, 301_066, 0.30), rec(STUDENT, 0.947, 2_410, 0.10),
+                 rec(CONTROL, 0.891, 2_410, 0.10)]),
+    ("forest", [rec("Random forest", 0.90, 40_000, 10.0, 5_000_000),
+                rec("Gradient boosting", 0.905, 9_000, 40.0, 2_000_000),
+                rec("MLP 256x256", 0.88, 70_000, 0.1, 280_000)]),
+])
+def test_chinese_narration_tells_the_same_figures(key, records):
+    english, chinese = narrate(key, records), narrate(key, records, "zh")
+    assert len(chinese) == len(english)
+    for en, zh in zip(english, chinese):
+        assert re.search(r"[\u4e00-\u9fff]", zh), zh
+        assert _figures(zh) == _figures(en), (en, zh)
+
+
+def test_chinese_stories_name_their_candidates_in_chinese_and_still_read_english_runs():
+    for scenario in SCENARIOS.values():
+        assert re.search(r"[\u4e00-\u9fff]", scenario.title_in("zh"))
+        assert re.search(r"[\u4e00-\u9fff]", scenario.summary_in("zh"))
+    names = [c.name for c in SCENARIOS["shrink"].spec(lang="zh").candidates]
+    assert names == [candidate_name(r, "zh") for r in ("fp32", "int8", "int4", "narrow")]
+    assert "int8 动态量化" in names
+    chinese_run = [dict(r, name=candidate_name(role, "zh"))
+                   for r, role in zip(SHRINK, ("fp32", "int8", "int4", "narrow"))]
+    assert narrate("shrink", chinese_run, "zh")[1].startswith("int8 动态量化：保存后体积小 3.8 倍")
+    # a run made in English and read in Chinese: English names, Chinese sentences, no gaps
+    lines = narrate("shrink", SHRINK, "zh")
+    assert lines[0] == "原始的 MLP fp32 准确率为 97.0%，保存后 391 KB，每行 0.200 ms。"
+    assert lines[-1] == "可以：int4 (group 32) 体积小 6.7 倍，准确率与原模型相差不超过 1 个百分点（-1.0 个百分点）。"
+
+
+def test_chinese_distill_story_finds_the_control_of_a_chinese_student():
+    student = candidate_name("student", "zh")
+    records = [rec(candidate_name("teacher", "zh"), 0.976, 301_066, 0.30), rec(student, 0.947, 2_410, 0.10),
+               rec(f"{student} · labels-only control", 0.891, 2_410, 0.10)]
+    lines = narrate("distill", records, "zh")
+    assert lines[1] == ("向教师学习有帮助：蒸馏后的学生模型准确率为 94.7%，比只用有标签的行训练的同一学生模型"
+                        "（89.1%）高 5.6 个百分点。")
+    assert lines[2] == "它比教师低 2.9 个百分点，批大小为 1 时速度快 3.0 倍。"
+    missing = narrate("distill", records[:2], "zh")
+    assert missing == [f"{student} · labels-only control 没有测量结果（它没有运行），因此这个故事无法完整讲述。"]
