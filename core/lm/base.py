@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 
 import numpy as np
 
@@ -14,6 +14,7 @@ class LanguageModel(SavedModel):
 
     vocab_size: int
     context_length: int          # characters of history the model can use
+    vocab: tuple[str, ...] = ()  # the characters behind the ids, saved with the model when known
 
     @abstractmethod
     def next_probs(self, contexts: np.ndarray) -> np.ndarray:
@@ -30,25 +31,60 @@ class LanguageModel(SavedModel):
         length), so every model is scored on exactly the same characters.
         """
 
+    def stream(self, contexts: np.ndarray) -> "CharStream":
+        """A generation state for B streams starting from ``contexts`` (B, L)."""
+        return RecomputeStream(self, contexts)
+
+
+class CharStream(ABC):
+    """B character streams being generated: the next-character distribution, then a push."""
+
+    @abstractmethod
+    def probs(self) -> np.ndarray:
+        """(B, vocab_size) float64 probabilities of each stream's next character."""
+
+    @abstractmethod
+    def push(self, next_ids: np.ndarray) -> None:
+        """Append one character id per stream, (B,)."""
+
+
+class RecomputeStream(CharStream):
+    """Asks the model afresh for every character; right for n-grams, whose context is short."""
+
+    def __init__(self, model: LanguageModel, contexts: np.ndarray):
+        self.model = model
+        keep = model.context_length
+        self.contexts = np.asarray(contexts, dtype=np.int64)[:, -keep:] if keep else \
+            np.zeros((len(contexts), 0), dtype=np.int64)
+
+    def probs(self) -> np.ndarray:
+        return self.model.next_probs(self.contexts)
+
+    def push(self, next_ids: np.ndarray) -> None:
+        grown = np.concatenate([self.contexts, np.asarray(next_ids, dtype=np.int64)[:, None]], 1)
+        keep = self.model.context_length
+        self.contexts = grown[:, -keep:] if keep else grown[:, :0]
+
+
+def sample_next(p: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """One id per row of ``p`` (B, vocab), sampled at ``temperature`` (inverse-CDF, seeded)."""
+    if temperature != 1.0:  # p ** (1/T), renormalised, computed in log space for stability
+        logp = np.log(np.maximum(p, 1e-300)) / temperature
+        p = np.exp(logp - logp.max(1, keepdims=True))
+    cum = np.cumsum(p, axis=1)
+    u = rng.random((len(p), 1)) * cum[:, -1:]
+    return np.minimum((cum < u).sum(1), p.shape[1] - 1)
+
 
 def generate(model: LanguageModel, prompt_ids: np.ndarray, n_chars: int, temperature: float,
              seed: int) -> np.ndarray:
     """Sample ``n_chars`` ids after ``prompt_ids`` (batch 1), seeded; returns only the new ids."""
     rng = np.random.default_rng(seed)
-    ids = list(int(i) for i in prompt_ids)
-    out = []
-    for _ in range(n_chars):
-        context = np.asarray(ids[-model.context_length:] if model.context_length else [],
-                             dtype=np.int64)[None, :]
-        p = model.next_probs(context)[0]
-        if temperature != 1.0:  # p ** (1/T), renormalised, computed in log space for stability
-            logp = np.log(np.maximum(p, 1e-300)) / temperature
-            p = np.exp(logp - logp.max())
-        p = p / p.sum()
-        nxt = int(rng.choice(len(p), p=p))
-        ids.append(nxt)
-        out.append(nxt)
-    return np.asarray(out, dtype=np.int64)
+    stream = model.stream(np.asarray(prompt_ids, dtype=np.int64)[None, :])
+    out = np.empty(n_chars, dtype=np.int64)
+    for i in range(n_chars):
+        out[i] = sample_next(stream.probs(), temperature, rng)[0]
+        stream.push(out[i:i + 1])
+    return out
 
-
-__all__ = ["LanguageModel", "generate"]
+__all__ = ["CharStream", "LanguageModel", "RecomputeStream", "generate", "sample_next"]

@@ -63,7 +63,9 @@ def compress_lm(model: LanguageModel, step: LMCompressStep, context: LMCompressC
     if handler is None:
         raise ValueError(f"No language-model compression handler for {type(step).__name__}; "
                          f"available: {', '.join(t.__name__ for t in LM_HANDLERS)}")
-    return handler(copy.deepcopy(model), step, context)
+    out = handler(copy.deepcopy(model), step, context)
+    out.model.vocab = model.vocab   # a compressed model reads the same characters
+    return out
 
 
 def _require_gpt(model: LanguageModel, step: LMCompressStep) -> GPTLanguageModel:

@@ -135,6 +135,7 @@ def run_language(spec: LanguageExperimentSpec, on_progress: Progress | None = No
             results.append(result)
             cancelled = True
             break
+        result.model.vocab = corpus.vocab   # saved with the model so that a reload can decode
         models[cand.name] = result.model
         sub(0.9, "measuring")
         t0 = time.perf_counter()

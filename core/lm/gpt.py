@@ -8,6 +8,7 @@ bf16 autocast, gradient clipping; it stops at max_steps or max_seconds, whicheve
 from __future__ import annotations
 
 import copy
+import json
 import math
 import time
 from contextlib import nullcontext
@@ -20,9 +21,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..models.neural import TorchArtifact
-from ..models.transformer import Block
+from ..models.transformer import Block, KeyValue
 from ..specs import GPTSpec, LMTrainSpec
-from .base import LanguageModel
+from .base import CharStream, LanguageModel
 
 Progress = Callable[[float, str], None]
 StopCheck = Callable[[], bool]
@@ -52,6 +53,23 @@ class GPT(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.head(self.ln(x))
+
+    def forward_cached(self, idx: torch.Tensor, cache: list[KeyValue] | None
+                       ) -> tuple[torch.Tensor, list[KeyValue]]:
+        """Logits for ``idx`` (B, t) after the positions held in ``cache`` (None: a prefill).
+
+        Positions continue from the cache's length, which must stay within block_size.
+        """
+        start = 0 if cache is None else cache[0][0].shape[2]
+        T = idx.shape[1]
+        if start + T > self.block_size:
+            raise ValueError(f"positions {start}..{start + T - 1} exceed the block size {self.block_size}")
+        x = self.tok(idx) + self.pos(torch.arange(start, start + T, device=idx.device))
+        new_cache = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block.forward_cached(x, None if cache is None else cache[i])
+            new_cache.append(kv)
+        return self.head(self.ln(x)), new_cache
 
 
 def _init(m: nn.Module) -> None:
@@ -95,6 +113,9 @@ class GPTLanguageModel(TorchArtifact, LanguageModel):
         logits = self.logits(torch.from_numpy(np.ascontiguousarray(ctx)))[:, -1]  # (B, vocab)
         return torch.softmax(logits.double(), -1).numpy()
 
+    def stream(self, contexts: np.ndarray) -> CharStream:
+        return KVCacheStream(self, contexts)
+
     def score(self, ids: np.ndarray, batch: int = 64) -> tuple[float, float]:
         """Windows of block_size with half-block stride (the last one flush with the end); each
         target is scored once, by the first window that reaches it, so after the first half
@@ -118,12 +139,53 @@ class GPTLanguageModel(TorchArtifact, LanguageModel):
                 covered = s + T
         return nll / n_targets / math.log(2), correct / n_targets
 
+    def artifact(self) -> dict[str, bytes]:
+        files = super().artifact()
+        if self.vocab:  # so that a reloaded model can turn ids back into text
+            files["architecture.json"] = json.dumps({**self.arch, "vocab": "".join(self.vocab)},
+                                                    sort_keys=True).encode()
+        return files
+
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """Tensors written to the safetensors file (the tied embedding once)."""
         state = {k: v.detach().contiguous() for k, v in self.module.state_dict().items()}
         state.pop("head.weight", None)
         return state
 
+
+class KVCacheStream(CharStream):
+    """Generation with a key/value cache: each new character costs one position, not a window.
+
+    Learned absolute positions end at block_size, so when the cache is full it is rebuilt from
+    the last half block (the same minimum history the scorer guarantees). Until then the
+    probabilities equal a full recomputation's; that rebuild is the occasional slow step.
+    """
+
+    def __init__(self, model: GPTLanguageModel, contexts: np.ndarray):
+        self.model = model
+        ctx = np.asarray(contexts, dtype=np.int64)[:, -model.context_length:]
+        if ctx.shape[1] == 0:  # no history: condition on id 0, as next_probs does
+            ctx = np.zeros((len(ctx), 1), dtype=np.int64)
+        self._prefill(torch.from_numpy(np.ascontiguousarray(ctx)))
+
+    def _prefill(self, ids: torch.Tensor) -> None:  # ids (B, t), t <= block_size
+        self.ids = ids
+        with torch.inference_mode():
+            logits, self.cache = self.model.module.forward_cached(ids, None)
+        self._last = logits[:, -1].float()                                     # (B, vocab)
+
+    def probs(self) -> np.ndarray:
+        return torch.softmax(self._last.double(), -1).numpy()
+
+    def push(self, next_ids: np.ndarray) -> None:
+        nxt = torch.as_tensor(np.asarray(next_ids, dtype=np.int64)).view(-1, 1)     # (B, 1)
+        self.ids = torch.cat([self.ids, nxt], 1)[:, -self.model.context_length:]
+        if self.cache[0][0].shape[2] >= self.model.context_length:
+            self._prefill(self.ids[:, -(self.model.context_length // 2):])
+            return
+        with torch.inference_mode():
+            logits, self.cache = self.model.module.forward_cached(nxt, self.cache)
+        self._last = logits[:, -1].float()
 
 
 @dataclass
@@ -293,5 +355,5 @@ def fit_gpt(spec: GPTSpec, train: LMTrainSpec, vocab_size: int, train_ids: np.nd
     return GPTLanguageModel(module, vocab_size, arch, spec.family), history
 
 
-__all__ = ["GPT", "GPTLanguageModel", "LMHistory", "count_params", "fit_gpt", "gpt_param_count",
+__all__ = ["GPT", "GPTLanguageModel", "KVCacheStream", "LMHistory", "count_params", "fit_gpt", "gpt_param_count",
            "lr_at", "make_optimizer", "random_batch", "train_lm"]

@@ -76,7 +76,7 @@ def measure_lm(model: LanguageModel, corpus: Corpus, spec: LMMeasureSpec) -> LMM
         n_eval_chars=len(ids) - 1,
         latency_ms_p50=float(p50), latency_ms_p90=float(p90), latency_ms_p95=float(p95),
         latency_ms_p99=float(p99), latency_repeats=len(single),
-        throughput_sps=float(len(batch) / (np.median(batched) / 1e3)), throughput_batch=len(batch),
+        throughput_sps=float(len(contexts) / (np.median(batched) / 1e3)), throughput_batch=len(contexts),
         size_bytes=sum(len(b) for b in artifact.values()), artifact_format=model.format,
         memory_bytes=model.memory_bytes(), n_params=counts.total, n_nonzero_params=counts.nonzero,
         params_definition=counts.definition, n_threads=spec.n_threads)

@@ -166,7 +166,9 @@ class NGramLanguageModel(LanguageModel):
             new.ctx_keys, new.ctx_totals, new.ctx_types = (level.ctx_keys[mask], level.ctx_totals[mask],
                                                            level.ctx_types[mask])
             levels.append(new)
-        return NGramLanguageModel(self.spec, self.vocab_size, levels)
+        pruned = NGramLanguageModel(self.spec, self.vocab_size, levels)
+        pruned.vocab = self.vocab
+        return pruned
 
     def artifact(self) -> dict[str, bytes]:
         """Keys and counts of every order (uint32 counts; context totals are recomputed on load
@@ -179,8 +181,10 @@ class NGramLanguageModel(LanguageModel):
             tensors[f"order{k}.ctx_keys"] = torch.from_numpy(level.ctx_keys)
             tensors[f"order{k}.ctx_totals"] = torch.from_numpy(level.ctx_totals.astype(np.int32))
             tensors[f"order{k}.ctx_types"] = torch.from_numpy(level.ctx_types.astype(np.int32))
-        meta = {"spec": self.spec.to_dict(), "vocab_size": self.vocab_size,
+        meta = {"spec": self.spec.to_dict(), "vocab_size": self.vocab_size, "family": self.family,
                 "discounts": [lv.discount for lv in self.levels]}
+        if self.vocab:
+            meta["vocab"] = "".join(self.vocab)
         return {"counts.safetensors": safetensors_bytes(tensors),
                 "ngram.json": json.dumps(meta, sort_keys=True).encode()}
 

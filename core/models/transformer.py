@@ -12,6 +12,8 @@ from torch.nn import functional as F
 
 from ..specs import FTTransformerSpec
 
+KeyValue = tuple[torch.Tensor, torch.Tensor]  # cached keys and values, each (B, H, positions, hd)
+
 
 class SelfAttention(nn.Module):
     """Multi-head self-attention with fused q/k/v; optionally causal.
@@ -37,6 +39,24 @@ class SelfAttention(nn.Module):
                                            dropout_p=self.dropout if self.training else 0.0)
         y = y.transpose(1, 2).reshape(B, T, self.n_head * self.head_dim)  # (B, T, H*hd)
         return self.resid_drop(self.proj(y))
+
+    def forward_cached(self, x: torch.Tensor, past: KeyValue | None) -> tuple[torch.Tensor, KeyValue]:
+        """Inference with a key/value cache: a prefill (no ``past``) or one new position.
+
+        Returns the output and the keys/values of every position so far, each (B, H, P+T, hd).
+        Only those two cases are needed for generation, and only they map onto
+        scaled_dot_product_attention without an explicit mask: a prefill is plainly causal, and a
+        single new query may attend to every cached position.
+        """
+        B, T, _ = x.shape
+        if past is not None and T != 1:
+            raise ValueError(f"a cached step takes one new position; got {T}")
+        q, k, v = self.qkv(x).view(B, T, 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4)
+        if past is not None:
+            k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal and past is None)
+        y = y.transpose(1, 2).reshape(B, T, self.n_head * self.head_dim)
+        return self.proj(y), (k, v)
 
 
 class FeedForward(nn.Module):
@@ -64,6 +84,11 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln1(x))
         return x + self.ffn(self.ln2(x))
+
+    def forward_cached(self, x: torch.Tensor, past: KeyValue | None) -> tuple[torch.Tensor, KeyValue]:
+        a, kv = self.attn.forward_cached(self.ln1(x), past)
+        x = x + a
+        return x + self.ffn(self.ln2(x)), kv
 
 
 class FeatureTokenizer(nn.Module):

@@ -62,6 +62,53 @@ def test_causal_mask_later_tokens_do_not_change_earlier_logits():
     assert not torch.allclose(a[:, 10:], b[:, 10:])                     # the change is seen after
 
 
+
+def test_kv_cache_stream_matches_full_recomputation_until_the_window_slides(trained):
+    model = trained[0]
+    block = model.context_length
+    contexts = np.random.default_rng(0).integers(0, model.vocab_size, (3, 5))
+    stream, grown = model.stream(contexts), contexts
+    for i in range(block + 8):
+        if grown.shape[1] <= block:          # the cache holds exactly the history a window would
+            np.testing.assert_allclose(stream.probs(), model.next_probs(grown), atol=1e-5)
+        nxt = np.asarray([i % model.vocab_size, (3 * i) % model.vocab_size, 1])
+        stream.push(nxt)
+        grown = np.concatenate([grown, nxt[:, None]], 1)
+    # Past the block the cache is rebuilt from the last half block and keeps going.
+    assert stream.cache[0][0].shape[2] <= block
+    np.testing.assert_allclose(stream.probs().sum(1), 1.0, atol=1e-9)
+
+
+def test_int8_gpt_generates_through_its_cache(trained, corpus):
+    """Dynamic int8 picks activation scales per call (and per batch), so a cached step is not
+    bit-equal to a full window; it must still give proper distributions past the block size."""
+    from core.lm.base import generate
+
+    q = compress_lm(trained[0], LMQuantizeInt8(), None).model
+    stream = q.stream(corpus.val_ids[None, :q.context_length])
+    for i in range(q.context_length):
+        p = stream.probs()
+        assert np.isfinite(p).all() and abs(p.sum() - 1) < 1e-9
+        stream.push(np.asarray([int(p.argmax())]))
+    assert len(generate(q, corpus.encode("the "), 2 * q.context_length, 0.8, seed=0)) == 2 * q.context_length
+
+
+def test_generation_is_seeded_and_the_same_with_or_without_the_cache(trained, corpus):
+    from core.lm.base import RecomputeStream, generate
+
+    model = trained[0]
+    prompt = corpus.encode("the ")
+    a = generate(model, prompt, 20, 0.8, seed=3)           # 24 < block: no window slide
+    assert np.array_equal(a, generate(model, prompt, 20, 0.8, seed=3))
+
+    class NoCache(type(model)):
+        def stream(self, contexts):
+            return RecomputeStream(self, contexts)
+
+    plain = NoCache(model.module, model.vocab_size, model.arch)
+    assert np.array_equal(a, generate(plain, prompt, 20, 0.8, seed=3))
+
+
 def _ngram(order: int, smoothing: str) -> tuple[NGramLanguageModel, int]:
     vocab = sorted(set(TEXT))
     ids = np.asarray([vocab.index(c) for c in TEXT])
@@ -214,3 +261,58 @@ def test_gpt_score_uses_the_full_history_within_a_block_and_scores_every_charact
     # a longer text: batching must not change the figure (every target scored exactly once)
     long = np.random.default_rng(2).integers(0, 11, 53)
     assert model.score(long, batch=2)[0] == pytest.approx(model.score(long, batch=64)[0], rel=1e-12)
+
+
+def _roundtrip(model):
+    from core.lm import load_language_model
+
+    return load_language_model(model.artifact())
+
+
+@pytest.mark.parametrize("variant", ["plain", "int8", "pruned"])
+def test_gpt_artifacts_load_back_with_the_same_predictions(trained, corpus, variant):
+    model = trained[0]
+    model.vocab = corpus.vocab
+    if variant == "int8":
+        model = compress_lm(model, LMQuantizeInt8(), None).model
+    elif variant == "pruned":
+        ctx = LMCompressContext(corpus, LMTrainSpec(max_steps=1), lambda f, m: None, lambda: False)
+        model = compress_lm(model, LMPrune(heads_fraction=0.5, mlp_fraction=0.5, finetune_steps=0), ctx).model
+    loaded = _roundtrip(model)
+    assert type(loaded) is type(model) and loaded.vocab == corpus.vocab
+    assert loaded.param_counts() == model.param_counts()
+    ctx = corpus.val_ids[None, :model.context_length]
+    np.testing.assert_allclose(loaded.next_probs(ctx), model.next_probs(ctx), atol=1e-6)
+    assert loaded.artifact() == model.artifact()        # saving again gives the same bytes
+
+
+def test_ngram_artifacts_load_back_with_the_same_probabilities(corpus):
+    model = NGramLanguageModel.fit(NGramSpec(order=4), corpus.vocab_size, corpus.train_ids)
+    model.vocab = corpus.vocab
+    for m in (model, model.prune(2)):
+        loaded = _roundtrip(m)
+        assert loaded.vocab == corpus.vocab and loaded.spec == m.spec
+        assert loaded.score(corpus.val_ids) == m.score(corpus.val_ids)
+        assert loaded.artifact() == m.artifact()
+
+
+def test_damaged_language_model_files_are_refused_with_a_message(trained, corpus):
+    from core.lm import LMFormatError, load_language_model
+
+    files = trained[0].artifact()
+    cases = {
+        "missing weights": {"architecture.json": files["architecture.json"]},
+        "truncated weights": {**files, "model.safetensors": files["model.safetensors"][:100]},
+        "absurd vocabulary": {**files, "architecture.json": files["architecture.json"].replace(
+            b'"vocab_size": ', b'"vocab_size": 1', 1)},
+        "not json": {**files, "architecture.json": b"\x80\x04K\x01."},   # a pickle, never unpickled
+        "nothing": {},
+    }
+    for label, damaged in cases.items():
+        with pytest.raises(LMFormatError) as info:
+            load_language_model(damaged)
+        assert len(str(info.value)) > 20, label
+    ngram = NGramLanguageModel.fit(NGramSpec(order=3), corpus.vocab_size, corpus.train_ids).artifact()
+    shuffled = {**ngram, "ngram.json": ngram["ngram.json"].replace(b'"order": 3', b'"order": 4')}
+    with pytest.raises(LMFormatError, match="discounts must be 4 numbers|lacks order4"):
+        load_language_model(shuffled)
