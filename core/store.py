@@ -548,7 +548,8 @@ class RunStore:
         run_id = uuid.uuid4().hex[:10]
         now = _now()
         spec_blob = json.dumps(spec, sort_keys=True)
-        dataset = (spec.get("dataset") or {}).get("name", "?")
+        # a language-model run names its text under "corpus" (pydoc_topics or text)
+        dataset = (spec.get("dataset") or spec.get("corpus") or {}).get("name", "?")
         if not name:
             names = [c.get("name", "?") for c in spec.get("candidates", [])]
             name = f"{dataset}: " + ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
