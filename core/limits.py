@@ -86,4 +86,37 @@ def check_limits(spec: ExperimentSpec, data: Dataset, limits: Limits | None = No
                                 "smaller size.")
 
 
-__all__ = ["Limits", "LimitExceeded", "check_limits", "count_params"]
+def check_language_limits(spec, vocab_size: int, n_train_chars: int, limits: Limits | None = None) -> None:
+    """The same caps for a language-model run: candidates, GPT parameters, training time, batch.
+
+    ``spec`` is a LanguageExperimentSpec; a GPT trains for at most its max_seconds, so that limit
+    (not epochs) is what is checked against the job time cap.
+    """
+    from .lm.gpt import gpt_param_count   # deferred: core.lm imports this module's users
+    from .specs import GPTSpec, LMDistill
+
+    limits = limits or Limits.from_env()
+    if len(spec.candidates) > limits.max_candidates:
+        raise LimitExceeded(f"{len(spec.candidates)} candidates is over the limit of "
+                            f"{limits.max_candidates} ({Limits.ENV['max_candidates']}); compare fewer models.")
+    for cand in spec.candidates:
+        gpts = [cand.model] if isinstance(cand.model, GPTSpec) else []
+        gpts += [s.student for s in cand.compress if isinstance(s, LMDistill)]
+        for gpt in gpts:
+            n_params = gpt_param_count(vocab_size, gpt)
+            if n_params > limits.max_params:
+                raise LimitExceeded(f"{cand.name}: {n_params:,} parameters is over the limit of "
+                                    f"{limits.max_params:,} ({Limits.ENV['max_params']}); choose a "
+                                    "smaller size.")
+            if gpt.block_size + 1 >= n_train_chars:
+                raise LimitExceeded(f"{cand.name}: a context of {gpt.block_size} characters does not "
+                                    f"fit in the {n_train_chars:,} training characters; use more text "
+                                    "or a shorter context.")
+        if cand.train is not None and isinstance(cand.model, GPTSpec) and \
+                cand.train.max_seconds > limits.max_job_seconds:
+            raise LimitExceeded(f"{cand.name}: a training limit of {cand.train.max_seconds:g} s is "
+                                f"over the job limit of {limits.max_job_seconds:g} s "
+                                f"({Limits.ENV['max_job_seconds']}).")
+
+
+__all__ = ["Limits", "LimitExceeded", "check_language_limits", "check_limits", "count_params"]

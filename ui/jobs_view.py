@@ -9,6 +9,7 @@ import streamlit as st
 from core.jobs import Job
 from core.train.loop import Progress, StopCheck
 
+from .i18n import t
 from .state import job_manager, run_store, session_id
 
 POLL_SECONDS = 1.0
@@ -43,10 +44,11 @@ def follow(state_key: str) -> Job | None:
         live = job_manager().get(job_id)
         if live is None or not live.active:
             st.rerun()
-        st.progress(live.fraction, text=f"{live.title} — {live.message} ({live.elapsed_seconds:.0f} s)")
-        if st.button("Stop", key=f"stop-{job_id}", type="secondary"):
+        st.progress(live.fraction, text=t("jobs.progress", title=live.title, message=live.message,
+                                          seconds=f"{live.elapsed_seconds:.0f}"))
+        if st.button(t("jobs.stop"), key=f"stop-{job_id}", type="secondary"):
             job_manager().stop(job_id)
-            st.toast("Stopping after the current batch…")
+            st.toast(t("jobs.stopping"))
 
     _progress()
     return None
@@ -60,10 +62,12 @@ def running_jobs_summary() -> None:
     elsewhere = [r for r in run_store().list_runs(status=("queued", "running"), limit=20)
                  if manager.job_for_run(r.id) is None]
     if not active and not elsewhere:
-        st.caption("No work running.")
+        st.caption(t("jobs.none_running"))
         return
     for job in active:
-        mine = " (yours)" if job.owner == session_id() else ""
-        st.caption(f":material/hourglass_top: {job.title}{mine}: {job.status}, {job.fraction:.0%}")
+        mine = t("jobs.yours") if job.owner == session_id() else ""
+        st.caption(":material/hourglass_top: " + t("jobs.running_line", title=job.title, mine=mine,
+                                                    status=job.status, fraction=f"{job.fraction:.0%}"))
     for r in elsewhere:
-        st.caption(f":material/hourglass_top: {r.name} (started elsewhere): {r.status}, {r.progress:.0%}")
+        st.caption(":material/hourglass_top: " + t("jobs.running_line", title=r.name, mine=t("jobs.elsewhere"),
+                                                    status=r.status, fraction=f"{r.progress:.0%}"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..experiment import CandidateResult, ModelCache
+from ..limits import check_language_limits
 from ..measure import environment
 from ..specs import GPTSpec, LanguageExperimentSpec, LMCandidateSpec, LMTrainSpec, NGramSpec
 from ..train.loop import Progress, StopCheck
@@ -105,6 +106,7 @@ def run_language(spec: LanguageExperimentSpec, on_progress: Progress | None = No
     start = time.perf_counter()
     on_progress(0.0, "loading the corpus")
     corpus = load_corpus(spec.corpus)
+    check_language_limits(spec, corpus.vocab_size, len(corpus.train_ids))  # before any training
     timings["data"] = time.perf_counter() - start
     by_name = {c.name: c for c in spec.candidates}
     models: dict[str, LanguageModel] = {}

@@ -32,3 +32,27 @@ def test_language_page_trains_both_models_and_shows_samples():
     table = at.dataframe[0].value
     assert list(table["Model"]) == ["GPT", "GPT int8", "3-gram"]
     assert (table["Bits/char"] > 0).all()
+    # The finished run is in the store under its corpus' name, recorded when it was submitted.
+    from core.store import RunStore, data_home
+
+    runs = RunStore(data_home()).list_runs()
+    assert [(r.dataset, r.status) for r in runs] == [("pydoc_topics", "done")]
+    # Writing on demand: every model continues the user's prompt through its generation state.
+    at.text_input(key="lm-write-prompt").set_value("class ")
+    at.number_input(key="lm-write-n").set_value(30)
+    at.button(key="lm-write-go").click().run()
+    assert not at.exception
+    written = [c.value for c in at.code if c.value.startswith("class ")]
+    assert len(written) == 3, [c.value for c in at.code]
+    timings = [c.value for c in at.caption if "ms per character over" in c.value]
+    assert len(timings) == 3, timings
+
+
+def test_language_page_in_chinese_before_any_run():
+    at = AppTest.from_file(str(REPO / "pages/language.py"), default_timeout=30)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "语言模型"
+    assert at.button[0].label == "训练并测量"
+    assert "层数" in [s.label for s in at.slider]

@@ -46,3 +46,31 @@ def test_caps_come_from_the_environment(monkeypatch, digits):
     monkeypatch.setenv("TRADEOFF_LAB_MAX_EPOCHS", "lots")
     with pytest.raises(ValueError, match="TRADEOFF_LAB_MAX_EPOCHS must be a number; got 'lots'"):
         Limits.from_env()
+
+
+def test_language_runs_are_held_to_the_same_caps(monkeypatch):
+    from core.limits import LimitExceeded, check_language_limits
+    from core.specs import (CorpusSpec, GPTSpec, LanguageExperimentSpec, LMCandidateSpec, LMDistill,
+                            LMTrainSpec, NGramSpec)
+
+    def spec(*cands):
+        return LanguageExperimentSpec(CorpusSpec(), tuple(cands))
+
+    small = LMCandidateSpec("gpt", GPTSpec(n_layer=1, n_embd=32, n_head=2, block_size=32))
+    check_language_limits(spec(small, LMCandidateSpec("3-gram", NGramSpec(order=3))), 96, 10_000)
+    huge = LMCandidateSpec("huge", GPTSpec(n_layer=24, n_embd=2048, n_head=16))
+    with pytest.raises(LimitExceeded, match=r"huge: [\d,]+ parameters is over the limit of 50,000,000"):
+        check_language_limits(spec(huge), 96, 10_000)
+    student = LMCandidateSpec("student", parent="gpt",
+                              compress=(LMDistill(student=GPTSpec(n_layer=24, n_embd=2048, n_head=16)),))
+    with pytest.raises(LimitExceeded, match="student: .* parameters"):
+        check_language_limits(spec(small, student), 96, 10_000)
+    with pytest.raises(LimitExceeded, match="context of 32 characters does not fit in the 20 training"):
+        check_language_limits(spec(small), 96, 20)
+    monkeypatch.setenv("TRADEOFF_LAB_MAX_JOB_SECONDS", "60")
+    slow = LMCandidateSpec("slow", small.model, LMTrainSpec(max_seconds=120))
+    with pytest.raises(LimitExceeded, match="slow: a training limit of 120 s is over the job limit of 60 s"):
+        check_language_limits(spec(slow), 96, 10_000)
+    monkeypatch.setenv("TRADEOFF_LAB_MAX_CANDIDATES", "1")
+    with pytest.raises(LimitExceeded, match="2 candidates is over the limit of 1"):
+        check_language_limits(spec(small, LMCandidateSpec("3-gram", NGramSpec(order=3))), 96, 10_000)
