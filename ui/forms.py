@@ -7,9 +7,11 @@ from typing import Callable
 import streamlit as st
 
 from core.data import DataError, save_upload
-from core.models import MLP_PRESETS, MODELS, count_mlp_params
+from core.limits import count_params
+from core.models import FT_PRESETS, MLP_PRESETS, MODELS, count_mlp_params
 from core.paths import uploads_dir
-from core.specs import (BUILTIN_DATASETS, SYNTHETIC_DATASETS, CNNSpec, DatasetSpec,
+from core.specs import (BUILTIN_DATASETS, IMAGE_TOKENS, SYNTHETIC_DATASETS, CNNSpec, DatasetSpec,
+                        FTTransformerSpec,
                         HistGradientBoostingSpec, KNeighborsSpec, LinearSVMSpec,
                         LogisticRegressionSpec, MeasureSpec, MLPSpec, ModelSpec, RandomForestSpec,
                         RBFSVMSpec, TinyMLPSpec, TrainSpec)
@@ -123,6 +125,40 @@ def _hgb_form(spec: HistGradientBoostingSpec, key: str, *_) -> HistGradientBoost
     return HistGradientBoostingSpec(max_iter=n, learning_rate=lr)
 
 
+def _ft_form(spec: FTTransformerSpec, key: str, n_features: int, n_classes: int) -> FTTransformerSpec:
+    """A size preset (about 0.1 M to 5 M parameters) that the sliders below can then adjust."""
+    names = list(FT_PRESETS)
+    preset = st.select_slider(t("forms.ft_preset"), names, value="S", key=f"{key}-size",
+                              format_func=lambda k: t("forms.ft_preset_label", name=k, width=FT_PRESETS[k][0],
+                                                      depth=FT_PRESETS[k][1], heads=FT_PRESETS[k][2]))
+    width0, depth0, heads0 = FT_PRESETS[preset]
+    c1, c2, c3, c4 = st.columns(4)
+    # keyed by preset, so that picking another preset resets the sliders to its values
+    width = c1.select_slider(t("forms.ft_width"), [32, 64, 80, 96, 128, 192, 256, 384, 512],
+                             width0, key=f"{key}-{preset}-w")
+    depth = c2.slider(t("forms.ft_depth"), 1, 8, depth0, key=f"{key}-{preset}-d")
+    heads = c3.select_slider(t("forms.ft_heads"), [1, 2, 4, 8, 16], heads0, key=f"{key}-{preset}-h")
+    dropout = c4.slider(t("forms.dropout"), 0.0, 0.5, spec.dropout, 0.05, key=f"{key}-drop")
+    if width % heads:
+        heads = max(h for h in (1, 2, 4, 8, 16) if width % h == 0 and h <= heads)
+        st.warning(t("forms.ft_heads_warning", heads=heads))
+    tokens = st.radio(t("forms.ft_image_tokens"), list(IMAGE_TOKENS), horizontal=True, key=f"{key}-tok",
+                      format_func=lambda k: t(f"forms.ft_tokens_{k}"))
+    out = FTTransformerSpec(width=width, depth=depth, heads=heads, dropout=dropout, image_tokens=tokens,
+                            patch_size=spec.patch_size)
+    n_params = count_params(out, _ShapeOnly(n_features, n_classes))
+    st.caption(t("forms.ft_params", n=f"{n_params:,}", n_features=n_features))
+    return out
+
+
+class _ShapeOnly:
+    """What counting parameters needs of a dataset, for a table of numeric columns."""
+
+    def __init__(self, n_features: int, n_classes: int):
+        self.n_features, self.n_classes = n_features, n_classes
+        self.image_shape = self.feature_groups = None
+
+
 def _knn_form(spec: KNeighborsSpec, key: str, *_) -> KNeighborsSpec:
     return KNeighborsSpec(n_neighbors=st.slider(t("forms.neighbours"), 1, 50, spec.n_neighbors, key=f"{key}-k"))
 
@@ -131,6 +167,7 @@ MODEL_FORMS: dict[type, Callable[..., ModelSpec]] = {
     MLPSpec: _mlp_form, TinyMLPSpec: _mlp_form, CNNSpec: _cnn_form,
     LogisticRegressionSpec: _logreg_form, LinearSVMSpec: _linear_svm_form, RBFSVMSpec: _rbf_form,
     RandomForestSpec: _forest_form, HistGradientBoostingSpec: _hgb_form, KNeighborsSpec: _knn_form,
+    FTTransformerSpec: _ft_form,
 }
 
 
