@@ -25,6 +25,7 @@ PAGES = {
         st.Page("pages/home.py", title=t("app.page_home"), icon=":material/home:", default=True),
         st.Page("pages/data.py", title=t("app.page_data"), icon=":material/table_view:"),
         st.Page("pages/compare.py", title=t("app.page_compare"), icon=":material/bar_chart:"),
+        st.Page("pages/verdict.py", title=t("app.page_verdict"), icon=":material/psychology:"),
         st.Page("pages/compress.py", title=t("app.page_compress"), icon=":material/compress:"),
         st.Page("pages/train.py", title=t("app.page_train"), icon=":material/model_training:"),
         st.Page("pages/language.py", title=t("app.page_language"), icon=":material/text_fields:"),
