@@ -242,7 +242,7 @@ def test_upload_file_names_are_never_used_as_paths(home, app_shell, tmp_path, mo
     passwd = Path("/etc/passwd").read_bytes()
     outside_before = _tree(tmp_path, home)
     csv = b"x,y,label\n" + b"".join(b"%d,%d,%s\n" % (i, i * 2, b"ab"[i % 2:i % 2 + 1]) for i in range(40))
-    text = ("Hostile names are only names. " * 40).encode()
+    text = ("Hostile names are only names. " * 200).encode()  # above the minimum a corpus needs
     model = os.urandom(512)
     for name in HOSTILE_NAMES:
         at = app_shell("pages/data.py")
