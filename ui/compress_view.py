@@ -141,6 +141,7 @@ def chain_form(neural: bool, key: str = "cx") -> tuple[CompressStep, ...]:
 
 def show_compression(result: ExperimentResult, key: str = "cx") -> None:
     """Before and after: the sentence, the four metrics, notes, scatter, histograms and table."""
+    lang = language()
     before, *after = result.results
     records = [r.to_record() for r in result.results]
     if before.status != "done":
@@ -152,7 +153,7 @@ def show_compression(result: ExperimentResult, key: str = "cx") -> None:
         if rec["status"] != "done":
             st.error(t("compress.did_not_run", name=rec["name"], error=rec["error"]))
             continue
-        st.success(t("compress.summary", sentence=summarise(b, rec, lang=language()), name=b["name"]))
+        st.success(t("compress.summary", sentence=summarise(b, rec, lang=lang), name=b["name"]))
         cols = st.columns(4)
         cols[0].metric(t("compress.accuracy"), f"{rec['accuracy']:.2%}",
                        t("compress.points", delta=f"{(rec['accuracy'] - b['accuracy']) * 100:+.2f}"))
@@ -164,8 +165,8 @@ def show_compression(result: ExperimentResult, key: str = "cx") -> None:
                        f"{rec['n_nonzero_params'] - b['n_nonzero_params']:+,}", delta_color="inverse")
         if rec["nominal"]:
             names = _nominal_names()
-            claimed = ", ".join(f"{names.get(k) or k.replace('_', ' ')} {v:.3g}"
-                                for k, v in rec["nominal"].items())
+            claimed = t("compress.separator").join(f"{names.get(k) or k.replace('_', ' ')} {v:.3g}"
+                                                   for k, v in rec["nominal"].items())
             st.caption(t("compress.nominal", claimed=claimed,
                          size_ratio=f"{b['size_bytes'] / rec['size_bytes']:.2f}",
                          speed_ratio=f"{b['latency_ms_p50'] / rec['latency_ms_p50']:.2f}",
@@ -175,10 +176,10 @@ def show_compression(result: ExperimentResult, key: str = "cx") -> None:
         st.plotly_chart(histogram_figure(before.model, res.model, rec["name"]),
                         key=f"{key}-hist-{rec['name']}")
     done = report.measured(records)
-    st.plotly_chart(report.pareto_scatter(done), key=f"{key}-scatter")
-    st.dataframe(report.metrics_table(records), hide_index=True)
+    st.plotly_chart(report.pareto_scatter(done, lang=lang), key=f"{key}-scatter")
+    st.dataframe(report.metrics_table(records, lang), hide_index=True)
     with st.expander(t("compress.how_measured")):
-        st.write(how_measured_in(result.how_measured, language()))
+        st.write(how_measured_in(result.how_measured, lang))
 
 
 def _nominal_names() -> dict[str, str]:

@@ -15,7 +15,7 @@ from core.specs import DatasetSpec, ExperimentSpec, MeasureSpec
 from core.store import Run, RunStore, RunSummary
 
 from .i18n import language, t
-from .results_view import TABLE_FORMATS, decision_panel
+from .results_view import decision_panel, table_formats
 from .state import job_manager, load_dataset
 
 POLL_SECONDS = 1.0
@@ -99,6 +99,7 @@ def compare_runs(runs: list[Run], key: str = "hist") -> None:
     for rec in records:
         if rec.get("status") == "failed":
             st.error(t("history.did_not_run", name=rec["name"], error=rec.get("error")))
+    lang = language()
     done = report.measured(records)
     if not done:
         st.warning(t("history.nothing"))
@@ -106,20 +107,20 @@ def compare_runs(runs: list[Run], key: str = "hist") -> None:
     cols = st.columns(2)
     for i, metric in enumerate(("accuracy", "latency_ms_p50", "size_bytes", "n_params")):
         with cols[i % 2]:
-            st.plotly_chart(report.metric_bar(done, metric), key=f"{key}-{metric}")
+            st.plotly_chart(report.metric_bar(done, metric, lang=lang), key=f"{key}-{metric}")
     x_axis = st.selectbox(t("history.scatter_x"), ["latency_ms_p50", "latency_ms_p95", "size_bytes",
                                              "peak_memory_bytes", "n_params", "train_seconds"],
-                          format_func=lambda m: report.METRICS[m][0], key=f"{key}-x")
+                          format_func=lambda m: report.metric_title(m, lang), key=f"{key}-x")
     fitting = decision_panel(done, key)
-    st.plotly_chart(report.pareto_scatter(done, x=x_axis, highlight=fitting), key=f"{key}-scatter")
+    st.plotly_chart(report.pareto_scatter(done, x=x_axis, highlight=fitting, lang=lang), key=f"{key}-scatter")
     if any((r.get("history") or {}).get("epochs") for r in done):
-        st.plotly_chart(report.training_curves(done), key=f"{key}-curves")
+        st.plotly_chart(report.training_curves(done, lang=lang), key=f"{key}-curves")
     st.subheader(t("history.every_figure"))
-    st.dataframe(report.metrics_table(records), hide_index=True, column_config=TABLE_FORMATS)
+    st.dataframe(report.metrics_table(records, lang), hide_index=True, column_config=table_formats(lang))
     with st.expander(t("history.how_measured")):
         for r in dicts:
             split = (r["dataset"] or {}).get("split") or {}
-            st.markdown(f"**{r['name']}** ({r['id']}): {how_measured_in(r['how_measured'], language())}")
+            st.markdown(f"**{r['name']}** ({r['id']}): {how_measured_in(r['how_measured'], lang)}")
             st.caption(t("history.data_split", name=r["dataset"].get("name"), n_train=r["dataset"].get("n_train"),
                          n_test=r["dataset"].get("n_test"), fraction=split.get("test_fraction"),
                          seed=split.get("seed")))
@@ -224,15 +225,16 @@ def report_downloads(runs: list[Run]) -> None:
     """The report (HTML), the metrics (CSV, JSON) and any chart as PNG, for the selected runs."""
     dicts = [r.to_dict() for r in runs]
     stem = "tradeoff-lab-" + "-".join(r.id for r in runs[:4])
+    lang = language()
     c1, c2, c3 = st.columns(3)
-    c1.download_button(t("history.report_html"), data=lambda lang=language(): html_report(dicts, lang=lang), file_name=f"{stem}.html",
-                       mime="text/html", key="dl-report-html", type="primary",
+    c1.download_button(t("history.report_html"), data=lambda: html_report(dicts, lang=lang),
+                       file_name=f"{stem}.html", mime="text/html", key="dl-report-html", type="primary",
                        help=t("history.report_html_help"))
     c2.download_button(t("history.metrics_csv"), data=lambda: metrics_csv(dicts), file_name=f"{stem}.csv",
                        mime="text/csv", key="dl-report-csv")
     c3.download_button(t("history.metrics_json"), data=lambda: metrics_json(dicts), file_name=f"{stem}.json",
                        mime="application/json", key="dl-report-json")
-    figs = dict(report_figures(dicts))
+    figs = dict(report_figures(dicts, lang))
     if figs:
         p1, p2 = st.columns([3, 1])
         chart = p1.selectbox(t("history.chart_png"), list(figs), key="png-chart")

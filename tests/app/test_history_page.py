@@ -179,6 +179,7 @@ def test_history_page_in_chinese(store, result):
     assert "最佳准确率（%）" in table.columns
     assert at.selectbox(key="hf-tag").label == "标签"
     assert at.multiselect(key="hist-select").label == "要并排比较的运行"
+    assert any(t.startswith("准确率（%）") for t in _titles(at))
     labels = [d.label for d in at.get("download_button")]
     assert "下载报告（HTML）" in labels and "指标（CSV）" in labels
     assert any("model.safetensors" in label and "字节" in label for label in labels)
