@@ -16,9 +16,10 @@ st.caption(t("compress.intro"))
 dataset_spec, data = require_dataset()
 
 kinds = [k for k, info in MODELS.items() if not info.needs_images or data.image_shape]
-kind = st.selectbox(t("compress.model"), kinds, key="cx-kind",
-                    format_func=lambda k: f"{MODELS[k].label} — {MODELS[k].family}",
-                    help=t("compress.model_help"))
+family = {"large": t("compress.family_large"), "small": t("compress.family_small")}
+labels = {k: f"{m.label} — {family.get(m.family, m.family)}" for k, m in MODELS.items()}
+kind = st.selectbox(t("compress.model"), kinds, key="cx-kind", help=t("compress.model_help"),
+                    format_func=labels.get)
 with st.expander(t("compress.settings")):
     model = model_form(kind, f"cx-{kind}", data.n_features, data.n_classes)
     train = train_form(f"cx-{kind}-train") if model.is_neural else None

@@ -18,8 +18,9 @@ st.caption(t("train.dataset_caption", name=dataset_spec.name, n_train=len(data.y
 
 kinds = [k for k, info in MODELS.items()
          if info.default.is_neural and (not info.needs_images or data.image_shape)]
-kind = st.selectbox(t("train.network"), kinds, format_func=lambda k: f"{MODELS[k].label} — {MODELS[k].family}",
-                    key="tr-kind")
+family = {"large": t("train.family_large"), "small": t("train.family_small")}
+labels = {k: f"{m.label} — {family.get(m.family, m.family)}" for k, m in MODELS.items()}
+kind = st.selectbox(t("train.network"), kinds, format_func=labels.get, key="tr-kind")
 with st.expander(t("train.settings")):
     model = model_form(kind, f"tr-{kind}", data.n_features, data.n_classes)
     base = train_form("tr-base", TrainSpec(epochs=5))

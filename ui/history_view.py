@@ -121,9 +121,9 @@ def compare_runs(runs: list[Run], key: str = "hist") -> None:
         for r in dicts:
             split = (r["dataset"] or {}).get("split") or {}
             st.markdown(f"**{r['name']}** ({r['id']}): {how_measured_in(r['how_measured'], lang)}")
-            st.caption(t("history.data_split", name=r["dataset"].get("name"), n_train=r["dataset"].get("n_train"),
-                         n_test=r["dataset"].get("n_test"), fraction=split.get("test_fraction"),
-                         seed=split.get("seed")))
+            ds = r["dataset"]
+            st.caption(t("history.data_split", name=ds.get("name"), n_train=ds.get("n_train"),
+                         n_test=ds.get("n_test"), fraction=split.get("test_fraction"), seed=split.get("seed")))
             st.json(r["environment"], expanded=False)
 
 
