@@ -16,7 +16,7 @@ from core.specs import (BUILTIN_DATASETS, IMAGE_TOKENS, SYNTHETIC_DATASETS, CNNS
                         LogisticRegressionSpec, MeasureSpec, MLPSpec, ModelSpec, RandomForestSpec,
                         RBFSVMSpec, TinyMLPSpec, TrainSpec)
 
-from .i18n import t
+from .i18n import language, t
 
 
 
@@ -51,7 +51,7 @@ def dataset_form(current: DatasetSpec, key: str = "data") -> DatasetSpec | None:
             try:
                 kwargs["csv_path"] = str(save_upload(upload.getvalue(), uploads_dir()))
             except DataError as exc:
-                st.error(str(exc))
+                st.error(exc.text(language()))
                 return None
         else:
             kwargs["csv_path"] = current.csv_path

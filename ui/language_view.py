@@ -15,7 +15,7 @@ from core.measure import thread_budget
 from core.paths import uploads_dir
 from core.specs import CorpusSpec, GPTSpec, LMTrainSpec, NGramSpec
 
-from .i18n import t
+from .i18n import language, t
 
 CHAR_CHOICES = [20_000, 50_000, 100_000, 200_000, 0]   # 0 = the whole text
 _VOCAB_GUESS = 103                                      # the built-in corpus' characters
@@ -37,7 +37,7 @@ def corpus_form(key: str) -> CorpusSpec | None:
     try:  # stored under a name derived from its content; the upload's own name is never a path
         path = save_text_upload(upload.getvalue(), uploads_dir())
     except DataError as exc:
-        st.error(str(exc))
+        st.error(exc.text(language()))
         return None
     return CorpusSpec(name="text", text_path=str(path), max_chars=chars)
 

@@ -116,11 +116,11 @@ def require_dataset():
     """The chosen dataset's spec and prepared data; stops the page with a message if unusable."""
     from core.data import DataError
 
-    from .i18n import t
+    from .i18n import language, t
 
     spec = current_dataset()
     try:
         return spec, load_dataset(spec)
     except DataError as exc:
-        st.error(t("compare.dataset_error", error=exc))
+        st.error(t("compare.dataset_error", error=exc.text(language())))
         st.stop()
