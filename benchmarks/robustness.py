@@ -228,7 +228,8 @@ def data_dir_faults(tally: Tally, tmp: Path, result) -> list[tuple[Path, list[st
 
     in_the_way = tmp / "a-file"
     in_the_way.write_text("notes")
-    tally.attempt("a file where the data directory should be", _clear(in_the_way, lambda: RunStore(in_the_way)))
+    tally.attempt("a file where the data directory should be",
+                  _clear(in_the_way, lambda: RunStore(in_the_way)))
     foreign = tmp / "foreign"
     foreign.mkdir()
     (foreign / "runs.sqlite").write_bytes(b"not a database " * 500)

@@ -80,7 +80,7 @@ def test_read_only_data_directory_is_said_on_every_page_and_runs_survive(through
         kept = store.record(result, name="kept")
         before = store.get_run(kept).to_dict()
     with read_only(home):
-        for page in (None, "pages/history.py", "pages/compare.py", "pages/train.py"):
+        for page in (None, "pages/compare.py", "pages/train.py", "pages/history.py"):
             at = through_app_shell(page)
             assert not at.exception, (page, at.exception)
             message = f"The data directory {home} is read-only"

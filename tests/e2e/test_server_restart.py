@@ -157,7 +157,8 @@ def test_killed_server_leaves_an_interrupted_run_and_an_intact_store(chromium_br
     # The earlier run, stored by the command line while the server starts.
     env = {**os.environ, "TRADEOFF_LAB_HOME": str(home)}
     cli = subprocess.Popen([sys.executable, "-m", "core", "run", str(spec), "--quiet", "--name", HOSTILE_NAME,
-                            "--out", str(tmp_path / "out")], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            "--out", str(tmp_path / "out")], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
 
     server, url = _start_server(home, log)
     try:

@@ -65,8 +65,8 @@ def _trusted(node: ast.AST, consts: dict[str, ast.AST], depth: int = 0) -> bool:
         return all(again(v) for v in node.values)
     if isinstance(node, ast.FormattedValue):
         spec = node.format_spec
-        numeric = (isinstance(spec, ast.JoinedStr) and spec.values and isinstance(spec.values[-1], ast.Constant)
-                   and str(spec.values[-1].value).endswith(NUMERIC_FORMATS))
+        last = spec.values[-1] if isinstance(spec, ast.JoinedStr) and spec.values else None
+        numeric = isinstance(last, ast.Constant) and str(last.value).endswith(NUMERIC_FORMATS)
         return numeric or again(node.value)
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
         return again(node.left) and again(node.right)
@@ -200,7 +200,8 @@ def test_a_hostile_run_name_tag_and_candidate_name_are_shown_as_text(home, app_s
     from core.store import RunStore
 
     fast = MeasureSpec(warmup=1, min_repeats=3, min_seconds=0.0, max_seconds=0.05, batch_size=32)
-    result = run(ExperimentSpec(DatasetSpec("iris"), (CandidateSpec(PAYLOAD, LogisticRegressionSpec()),), fast))
+    result = run(ExperimentSpec(DatasetSpec("iris"), (CandidateSpec(PAYLOAD, LogisticRegressionSpec()),),
+                                fast))
     with RunStore(home) as store:
         run_id = store.record(result, name=PAYLOAD, tags=(PAYLOAD,))
     at = app_shell("pages/history.py")
@@ -252,7 +253,8 @@ def test_upload_file_names_are_never_used_as_paths(home, app_shell, tmp_path, mo
         assert not at.exception or refused_by_type, (name, at.exception)  # Streamlit's own type check
         if not refused_by_type:
             stored = Path(at.session_state["dataset_spec"].csv_path)
-            assert stored.parent == home / "uploads" and stored.name == hashlib.sha256(csv).hexdigest()[:24] + ".csv"
+            assert stored.parent == home / "uploads"
+            assert stored.name == hashlib.sha256(csv).hexdigest()[:24] + ".csv"
 
         at = app_shell("pages/language.py")
         at.radio(key="lm-corpus-src").set_value(False).run()  # not the built-in text: an upload
