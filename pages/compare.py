@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import CandidateSpec, ExperimentSpec, run
 from core.models import MODELS
-from ui.forms import measure_form, model_form, train_form
+from ui.forms import measure_form, model_choice, model_form, model_heading, model_label, train_form
 from ui.i18n import t
 from ui.jobs_view import follow, submit
 from ui.results_view import show_results
@@ -18,15 +18,14 @@ st.caption(t("compare.dataset_caption", name=dataset_spec.name, n_train=len(data
 kinds = [k for k, info in MODELS.items() if not info.needs_images or data.image_shape]
 chosen = st.multiselect(
     t("compare.models"), kinds, default=["mlp", "logistic_regression", "rbf_svm", "random_forest"],
-    format_func=lambda k: f"{MODELS[k].label} — {MODELS[k].family}")
+    format_func=model_choice)
 
 candidates = []
 for kind in chosen:
-    info = MODELS[kind]
-    with st.expander(f"{info.label} ({info.family}): {info.description}"):
+    with st.expander(model_heading(kind)):
         model = model_form(kind, f"cmp-{kind}", data.n_features, data.n_classes)
         train = train_form(f"cmp-{kind}-train") if model.is_neural else None
-    candidates.append(CandidateSpec(info.label, model, **({"train": train} if train else {})))
+    candidates.append(CandidateSpec(model_label(kind), model, **({"train": train} if train else {})))
 measure = measure_form("cmp-measure")
 
 if st.button(t("compare.run"), type="primary", disabled=not candidates):

@@ -20,6 +20,22 @@ from .i18n import language, t
 
 
 
+def model_label(kind: str) -> str:
+    """A model kind's display name in the page's language (also the name its results carry)."""
+    return t(f"models.{kind}_label")
+
+
+def model_choice(kind: str) -> str:
+    """Name and family, for a model picker."""
+    return t("models.choice", label=model_label(kind), family=t(f"models.family_{MODELS[kind].family}"))
+
+
+def model_heading(kind: str) -> str:
+    """Name, family and one-line description, for a model's settings box."""
+    return t("models.expander", label=model_label(kind), family=t(f"models.family_{MODELS[kind].family}"),
+             description=t(f"models.{kind}_description"))
+
+
 def dataset_label(name: str) -> str:
     return t(f"forms.ds_{name}")
 

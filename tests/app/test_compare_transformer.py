@@ -38,3 +38,13 @@ def test_ft_transformer_settings_change_the_network_that_is_trained():
     ft = next(r for r in job.result.results if r.kind == "ft_transformer")
     assert ft.status == "done" and ft.settings["model"]["width"] == 32
     assert ft.settings["model"]["depth"] == 1 and ft.settings["model"]["heads"] == 8
+
+
+def test_compare_page_names_models_in_chinese():
+    at = AppTest.from_file(str(REPO / "pages/compare.py"), default_timeout=60)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception
+    options = at.multiselect[0].options
+    assert "随机森林 — 小模型" in options and "MLP（PyTorch） — 大模型" in options, options
+    assert any(e.label.startswith("随机森林（小模型）：") for e in at.expander)
