@@ -13,7 +13,6 @@ stays the English text that the CLI, exports and older stored runs use.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import math
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .i18n import translate
+from .paths import store_by_content
 from .specs import DatasetSpec
 
 MAX_CSV_BYTES = 50 * 1024 * 1024
@@ -141,13 +141,7 @@ def save_upload(data: bytes, directory: Path) -> Path:
     """Store uploaded bytes under a name derived from their content (never the user's file name)."""
     if len(data) > MAX_CSV_BYTES:
         raise DataError(_too_large(len(data)))
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{hashlib.sha256(data).hexdigest()[:24]}.csv"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return path
+    return store_by_content(data, directory, ".csv")
 
 
 def read_table(spec: DatasetSpec, lang: str = "en") -> tuple[pd.DataFrame, str, tuple[str, ...]]:

@@ -73,3 +73,25 @@ def is_data_dir_os_error(exc: BaseException, home: Path | None = None) -> bool:
     except (ValueError, TypeError, OSError):
         return False
     return exc.errno in _READ_ONLY | _FULL | _NOT_A_FOLDER
+
+
+def store_by_content(data: bytes, directory: Path, suffix: str) -> Path:
+    """Write uploaded bytes once, named by their sha256 (never by the user's file name).
+
+    The bytes go to a temporary file that is renamed into place, so a full disk leaves neither a
+    half-written upload nor the temporary file; the error then names the data directory.
+    """
+    import hashlib
+
+    path = directory / f"{hashlib.sha256(data).hexdigest()[:24]}{suffix}"
+    if path.exists():
+        return path
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise data_dir_error(exc, directory.parent, "the uploaded file") from None
+    return path

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..data import DataError
+from ..paths import store_by_content
 from ..specs import CorpusSpec
 
 MAX_TEXT_BYTES = 5 * 1024 * 1024   # uploads above this are refused with a message
@@ -56,13 +56,7 @@ def save_text_upload(data: bytes, directory: Path) -> Path:
         raise DataError(f"The text file is {len(data) / 1e6:.1f} MB; the limit is "
                         f"{MAX_TEXT_BYTES / 1e6:.1f} MB. Upload a shorter excerpt.")
     _decode_text(data)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{hashlib.sha256(data).hexdigest()[:24]}.txt"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return path
+    return store_by_content(data, directory, ".txt")
 
 
 def _decode_text(data: bytes) -> str:

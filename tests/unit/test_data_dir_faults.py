@@ -239,3 +239,35 @@ def test_other_sqlite_errors_are_not_disguised_as_data_directory_faults(tmp_path
     assert store.last_write_error is None
     store.create_run(fake_result(0)["spec"])  # the failed transaction was rolled back
     store.close()
+
+
+def test_an_upload_on_a_full_disk_says_so_and_leaves_no_partial_file(tmp_path):
+    """Both upload paths (CSV and language-model text) under a file-size limit in a child."""
+    home = tmp_path / "home"
+    script = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from core.data import save_upload\n"
+        "from core.lm.corpus import save_text_upload\n"
+        "from core.paths import DataDirError\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))\n"
+        "uploads = Path(sys.argv[1]) / 'uploads'\n"
+        "for save, data in ((save_upload, b'a,b\\n' + b'1,2\\n' * 50_000),\n"
+        "                   (save_text_upload, b'some text ' * 20_000)):\n"
+        "    try:\n"
+        "        save(data, uploads)\n"
+        "    except DataDirError as exc:\n"
+        "        print(exc.reason, '|', exc)\n"
+        "    small = save(data[:4000], uploads)\n"   # a small one still fits, so the folder is usable
+        "    print('stored', small.name)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(home)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len([line for line in lines if line.startswith("full | ")]) == 2, lines
+    assert all(f"The disk holding the data directory {home} is full" in line
+               for line in lines if line.startswith("full"))
+    assert not list(home.rglob("*.tmp")), "a half-written upload was left behind"
+    stored = sorted(p.name for p in (home / "uploads").iterdir())
+    assert len(stored) == 2 and all(len(name.split(".")[0]) == 24 for name in stored), stored
