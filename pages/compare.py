@@ -16,9 +16,10 @@ st.caption(t("compare.dataset_caption", name=dataset_spec.name, n_train=len(data
              n_features=data.n_features, n_classes=data.n_classes))
 
 kinds = [k for k, info in MODELS.items() if not info.needs_images or data.image_shape]
+choices = {k: model_choice(k) for k in kinds}   # rendered now, in the page's language
 chosen = st.multiselect(
     t("compare.models"), kinds, default=["mlp", "logistic_regression", "rbf_svm", "random_forest"],
-    format_func=model_choice)
+    format_func=choices.get)
 
 candidates = []
 for kind in chosen:

@@ -6,7 +6,7 @@ from core import CandidateSpec, ExperimentSpec, run
 from core.compress import run_sweep
 from core.models import MODELS
 from ui.compress_view import chain_form, show_compression, sweep_figure, sweep_labels, sweep_table
-from ui.forms import measure_form, model_form, train_form
+from ui.forms import measure_form, model_choice, model_form, model_label, train_form
 from ui.i18n import t
 from ui.jobs_view import follow, submit
 from ui.state import model_cache, require_dataset
@@ -16,14 +16,13 @@ st.caption(t("compress.intro"))
 dataset_spec, data = require_dataset()
 
 kinds = [k for k, info in MODELS.items() if not info.needs_images or data.image_shape]
-family = {"large": t("compress.family_large"), "small": t("compress.family_small")}
-labels = {k: f"{m.label} — {family.get(m.family, m.family)}" for k, m in MODELS.items()}
+choices = {k: model_choice(k) for k in kinds}   # rendered now, in the page's language
 kind = st.selectbox(t("compress.model"), kinds, key="cx-kind", help=t("compress.model_help"),
-                    format_func=labels.get)
+                    format_func=choices.get)
 with st.expander(t("compress.settings")):
     model = model_form(kind, f"cx-{kind}", data.n_features, data.n_classes)
     train = train_form(f"cx-{kind}-train") if model.is_neural else None
-parent = CandidateSpec(MODELS[kind].label, model, **({"train": train} if train else {}))
+parent = CandidateSpec(model_label(kind), model, **({"train": train} if train else {}))
 
 tab_one, tab_sweep = st.tabs([t("compress.tab_compress"), t("compress.tab_sweep")])
 with tab_one:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import CandidateSpec, ExperimentSpec, TrainSpec, run
 from core.models import MODELS
-from ui.forms import measure_form, model_form, train_form
+from ui.forms import measure_form, model_choice, model_form, model_label, train_form
 from ui.i18n import t
 from ui.jobs_view import follow, submit
 from ui.state import model_cache, require_dataset
@@ -18,9 +18,8 @@ st.caption(t("train.dataset_caption", name=dataset_spec.name, n_train=len(data.y
 
 kinds = [k for k, info in MODELS.items()
          if info.default.is_neural and (not info.needs_images or data.image_shape)]
-family = {"large": t("train.family_large"), "small": t("train.family_small")}
-labels = {k: f"{m.label} — {family.get(m.family, m.family)}" for k, m in MODELS.items()}
-kind = st.selectbox(t("train.network"), kinds, format_func=labels.get, key="tr-kind")
+choices = {k: model_choice(k) for k in kinds}   # rendered now, in the page's language
+kind = st.selectbox(t("train.network"), kinds, format_func=choices.get, key="tr-kind")
 with st.expander(t("train.settings")):
     model = model_form(kind, f"tr-{kind}", data.n_features, data.n_classes)
     base = train_form("tr-base", TrainSpec(epochs=5))
@@ -30,7 +29,7 @@ measure = measure_form("tr-measure")
 
 if st.button(t("train.run"), type="primary", disabled=not variants, key="tr-run"):
     spec = ExperimentSpec(dataset_spec, tuple(CandidateSpec(n, model, ts) for n, ts in variants), measure)
-    submit("train-job", t("train.job", n=len(variants), model=MODELS[kind].label),
+    submit("train-job", t("train.job", n=len(variants), model=model_label(kind)),
            lambda p, s: run(spec, p, s, cache=model_cache()), spec=spec)
 
 job = follow("train-job")
