@@ -205,8 +205,9 @@ class JobManager:
         if self.store is None:
             return
         from .experiment import ExperimentResult
+        from .lm.experiment import LanguageResult
 
-        storable = isinstance(result, ExperimentResult)
+        storable = isinstance(result, (ExperimentResult, LanguageResult))
         if job.run_id is None and storable:
             self._record(job, lambda: setattr(job, "run_id", self.store.record(result, name=job.title)))
         elif job.run_id and storable:

@@ -22,6 +22,7 @@ FAMILY_COLORS = {"large": "#E4572E", "small": "#17A398", "compressed": "#7B5EA7"
 METRICS: dict[str, tuple[str, bool, float]] = {
     "accuracy": ("Accuracy (%)", True, 100.0),
     "f1_macro": ("Macro-F1 (%)", True, 100.0),
+    "bits_per_char": ("Validation bits per character", False, 1.0),   # language models
     "latency_ms_p50": ("Latency p50, batch 1 (ms)", False, 1.0),
     "latency_ms_p95": ("Latency p95, batch 1 (ms)", False, 1.0),
     "throughput_sps": ("Throughput (rows/s)", True, 1.0),
@@ -35,6 +36,7 @@ METRICS: dict[str, tuple[str, bool, float]] = {
 # Columns of the full table, with units in the headers.
 TABLE_COLUMNS: dict[str, str] = {
     "name": "Model", "family": "Family", "accuracy": "Accuracy (%)", "f1_macro": "Macro-F1 (%)",
+    "bits_per_char": "Bits/char",
     "latency_ms_p50": "Latency p50 (ms)", "latency_ms_p95": "Latency p95 (ms)",
     "throughput_sps": "Throughput (rows/s)", "size_bytes": "Saved size (bytes)",
     "memory_bytes": "Model memory (bytes)", "peak_memory_bytes": "Peak memory (bytes)",
@@ -74,8 +76,8 @@ def metric_bar(records: Sequence[dict], metric: str, log: bool | None = None,
     """One bar per model for ``metric``, coloured by family; log axis when the spread needs it."""
     _, higher_better, scale = METRICS[metric]
     title = metric_title(metric, lang)
-    rows = measured(records)
-    values = [r[metric] * scale for r in rows]
+    rows = [r for r in measured(records) if r.get(metric) is not None]  # e.g. a language model
+    values = [r[metric] * scale for r in rows]                          # has no peak memory
     log = needs_log_axis(values) if log is None else log
     fig = go.Figure()
     for family in FAMILY_COLORS:
@@ -123,7 +125,7 @@ def pareto_scatter(records: Sequence[dict], x: str = "latency_ms_p50", y: str = 
 
     With ``highlight``, models outside that set (e.g. outside the user's budget) are faded.
     """
-    rows = measured(records)
+    rows = [r for r in measured(records) if all(r.get(k) is not None for k in (x, y, size))]
     fig = go.Figure()
     if not rows:
         return fig
@@ -191,7 +193,9 @@ def metrics_table(records: Sequence[dict], lang: str = "en") -> pd.DataFrame:
         row[_t(lang, "column_status")] = (r.get("status", "done") if not r.get("error")
                                           else f"{r['status']}: {r['error']}")
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    # columns that only one task has (bits per char, peak memory...) stay out of the other's table
+    return frame.dropna(axis=1, how="all") if len(frame) else frame
 
 
 def _short(v: float) -> str:

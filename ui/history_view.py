@@ -104,27 +104,37 @@ def compare_runs(runs: list[Run], key: str = "hist") -> None:
     if not done:
         st.warning(t("history.nothing"))
         return
+    # Language models are judged by bits per character; accuracy budgets do not apply to them.
+    language_models = all(r.get("bits_per_char") is not None for r in done)
     cols = st.columns(2)
-    for i, metric in enumerate(("accuracy", "latency_ms_p50", "size_bytes", "n_params")):
+    for i, metric in enumerate(("bits_per_char" if language_models else "accuracy", "latency_ms_p50",
+                                "size_bytes", "n_params")):
         with cols[i % 2]:
             st.plotly_chart(report.metric_bar(done, metric, lang=lang), key=f"{key}-{metric}")
-    x_axis = st.selectbox(t("history.scatter_x"), ["latency_ms_p50", "latency_ms_p95", "size_bytes",
-                                             "peak_memory_bytes", "n_params", "train_seconds"],
-                          format_func=lambda m: report.metric_title(m, lang), key=f"{key}-x")
-    fitting = decision_panel(done, key)
-    st.plotly_chart(report.pareto_scatter(done, x=x_axis, highlight=fitting, lang=lang), key=f"{key}-scatter")
-    if any((r.get("history") or {}).get("epochs") for r in done):
-        st.plotly_chart(report.training_curves(done, lang=lang), key=f"{key}-curves")
+    if not language_models:
+        _frontier(done, key, lang)
     st.subheader(t("history.every_figure"))
     st.dataframe(report.metrics_table(records, lang), hide_index=True, column_config=table_formats(lang))
     with st.expander(t("history.how_measured")):
         for r in dicts:
             split = (r["dataset"] or {}).get("split") or {}
+            split = split if isinstance(split, dict) else {}  # a text corpus describes its split in words
             st.markdown(f"**{r['name']}** ({r['id']}): {how_measured_in(r['how_measured'], lang)}")
             ds = r["dataset"]
             st.caption(t("history.data_split", name=ds.get("name"), n_train=ds.get("n_train"),
                          n_test=ds.get("n_test"), fraction=split.get("test_fraction"), seed=split.get("seed")))
             st.json(r["environment"], expanded=False)
+
+
+def _frontier(done: list[dict], key: str, lang: str) -> None:
+    """Accuracy against a chosen cost with the Pareto frontier and budgets; training curves."""
+    x_axis = st.selectbox(t("history.scatter_x"), ["latency_ms_p50", "latency_ms_p95", "size_bytes",
+                                                   "peak_memory_bytes", "n_params", "train_seconds"],
+                          format_func=lambda m: report.metric_title(m, lang), key=f"{key}-x")
+    fitting = decision_panel(done, key)
+    st.plotly_chart(report.pareto_scatter(done, x=x_axis, highlight=fitting, lang=lang), key=f"{key}-scatter")
+    if any((r.get("history") or {}).get("epochs") for r in done):
+        st.plotly_chart(report.training_curves(done, lang=lang), key=f"{key}-curves")
 
 
 def manage_run(store: RunStore, run: Run) -> None:

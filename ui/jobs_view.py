@@ -37,6 +37,8 @@ def follow(state_key: str) -> Job | None:
     if job is None:
         return None
     if not job.active:
+        if job.store_error:  # the results below are real, but History will not have them
+            st.warning(t("jobs.not_stored", error=job.store_error), icon=":material/folder_off:")
         return job
 
     @st.fragment(run_every=POLL_SECONDS)

@@ -139,3 +139,24 @@ def test_a_full_disk_while_a_job_stores_its_run_is_said_and_earlier_runs_survive
     store.rename(kept, "kept, renamed")
     at.run()
     assert not any("is full" in e for e in _errors(at))
+
+
+def test_results_of_a_job_that_could_not_be_stored_are_shown_with_a_warning(home, monkeypatch):
+    """Compare on its own page: the disk fills up just as the finished comparison is stored. Its
+    figures still appear, and the page says they were not stored (History will not list them)."""
+    import errno
+
+    from core.paths import data_dir_error
+    from core.store import RunStore
+
+    def full(self, *args, **kwargs):
+        raise data_dir_error(OSError(errno.ENOSPC, "No space left on device"), home, "the run")
+
+    monkeypatch.setattr(RunStore, "save_result", full)
+    at = AppTest.from_file(str(REPO / "pages/compare.py"), default_timeout=TIMEOUT).run()
+    at.multiselect[0].set_value(["logistic_regression"]).run()
+    next(b for b in at.button if b.label == "Train and measure").click().run()
+    wait_for(at, lambda a: len(a.dataframe) > 0, timeout=180)
+    assert not at.exception
+    warnings = [w.value for w in at.warning if "were not stored" in w.value]
+    assert len(warnings) == 1 and f"The disk holding the data directory {home} is full" in warnings[0], warnings

@@ -188,3 +188,28 @@ def test_history_page_in_chinese(store, result):
     assert any("此操作无法撤销" in w.value for w in at.warning)
     at.button(key=f"no-delete-{run_id}").click().run()
     assert not at.exception and store.list_runs()
+
+
+def test_history_compares_language_model_runs_by_bits_per_char():
+    import json as _json
+
+    from core import run as run_spec
+    from core.specs import (CorpusSpec, GPTSpec, LanguageExperimentSpec, LMCandidateSpec,
+                            LMMeasureSpec, LMTrainSpec, NGramSpec)
+    from core.store import RunStore, data_home
+
+    spec = LanguageExperimentSpec(
+        CorpusSpec(max_chars=8000),
+        (LMCandidateSpec("gpt", GPTSpec(n_layer=1, n_head=2, n_embd=32, block_size=16),
+                         LMTrainSpec(max_steps=3, batch_size=4, eval_every=3)),
+         LMCandidateSpec("3-gram", NGramSpec(order=3))),
+        LMMeasureSpec(warmup=1, min_repeats=3, min_seconds=0.0, max_seconds=0.2, batch_size=4,
+                      sample_chars=12, eval_chars=500))
+    RunStore(data_home()).record(run_spec(spec), name="text models")
+    at = AppTest.from_file(str(REPO / "pages/history.py"), default_timeout=60).run()
+    assert not at.exception
+    titles = [_json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert titles[0].startswith("Validation bits per character"), titles
+    table = at.dataframe[-1].value
+    assert list(table["Model"]) == ["gpt", "3-gram"] and (table["Bits/char"] > 0).all()
+    assert "Peak memory (bytes)" not in table.columns      # a figure only classifiers have

@@ -35,8 +35,17 @@ def test_language_page_trains_both_models_and_shows_samples():
     # The finished run is in the store under its corpus' name, recorded when it was submitted.
     from core.store import RunStore, data_home
 
-    runs = RunStore(data_home()).list_runs()
+    store = RunStore(data_home())
+    runs = store.list_runs()
     assert [(r.dataset, r.status) for r in runs] == [("pydoc_topics", "done")]
+    stored = store.get_run(runs[0].id)
+    assert [r["name"] for r in stored.records] == ["GPT", "GPT int8", "3-gram"]
+    assert all(r["bits_per_char"] > 0 for r in stored.records)
+    # Each model's files are stored and load back as the same model (the vocabulary with it).
+    from core.lm import load_stored_language_model
+
+    reloaded = load_stored_language_model(stored.artifacts, 2)
+    assert reloaded.spec.order == 3 and len(reloaded.vocab) == reloaded.vocab_size
     # Writing on demand: every model continues the user's prompt through its generation state.
     at.text_input(key="lm-write-prompt").set_value("class ")
     at.number_input(key="lm-write-n").set_value(30)
