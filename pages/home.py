@@ -1,8 +1,12 @@
 """Home: what the tool is for, and the one-click quick comparison."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from core import load_spec, run
+from core.models import MODELS
+from ui.forms import model_label
 from ui.i18n import t
 from ui.jobs_view import follow, submit
 from ui.paths import QUICKSTART_SPEC
@@ -13,6 +17,10 @@ st.title(t("home.title"))
 st.markdown(t("home.intro"))
 
 spec = load_spec(QUICKSTART_SPEC)
+# Models named after their kind are shown (and their results stored) in the page's language.
+spec = replace(spec, candidates=tuple(
+    replace(c, name=model_label(c.model.kind)) if c.model is not None and c.name == MODELS[c.model.kind].label
+    else c for c in spec.candidates))
 st.subheader(t("home.quick_title"))
 st.write(t("home.quick_text", names=", ".join(c.name for c in spec.candidates)))
 

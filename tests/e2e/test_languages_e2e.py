@@ -12,7 +12,8 @@ pytestmark = pytest.mark.e2e
 
 ASSETS = REPO / "assets"
 CJK = re.compile(r"[\u4e00-\u9fff]")
-PAGES = ("home", "data", "compare", "compress", "train", "language", "history", "learn", "scenarios")
+# every page in app.py's navigation, by the key of its title
+PAGES = tuple(re.findall(r'title=t\("app\.page_(\w+)"\)', (REPO / "app.py").read_text()))
 
 
 def _nav_labels(tab) -> list[str]:
