@@ -65,6 +65,7 @@ def main() -> int:
     ap.add_argument("--block", type=int, default=64)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--seed", type=int, default=0, help="seeds the GPT's weights and batches")
     ap.add_argument("--threads", type=int, default=2, help="torch threads for training and timing; "
                     "on cores busy with other work 1 is faster (2 OpenMP threads spin at barriers)")
     ap.add_argument("--steps", type=int, default=100_000, help="schedule length (training stops at "
@@ -78,7 +79,7 @@ def main() -> int:
                                          block_size=args.block),
                           LMTrainSpec(lr=args.lr, max_steps=args.steps, max_seconds=args.seconds,
                                       batch_size=args.batch, warmup_steps=30, eval_every=50,
-                                      precision="bf16", schedule="cosine"))
+                                      seed=args.seed, precision="bf16", schedule="cosine"))
     torch.set_num_threads(args.threads)
     measure = LMMeasureSpec(n_threads=args.threads, min_repeats=30, min_seconds=0.5, max_seconds=2.0,
                             sample_chars=120)

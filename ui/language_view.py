@@ -45,7 +45,8 @@ def corpus_form(key: str) -> CorpusSpec | None:
 def gpt_form(key: str) -> tuple[GPTSpec, LMTrainSpec]:
     c1, c2, c3, c4 = st.columns(4)
     layers = c1.slider(t("language.layers"), 1, 8, 2, key=f"{key}-l")
-    width = c2.select_slider(t("language.width"), [32, 64, 96, 128, 160, 192, 256, 384], 128, key=f"{key}-d")
+    width = c2.select_slider(t("language.width"), [32, 64, 96, 128, 160, 192, 224, 256, 384], 128,
+                             key=f"{key}-d")
     heads = c3.select_slider(t("language.heads"), [1, 2, 4, 8], 4, key=f"{key}-h")
     block = c4.select_slider(t("language.context"), [16, 32, 64, 128, 256], 64, key=f"{key}-t")
     c1, c2, c3, c4 = st.columns(4)
