@@ -10,6 +10,7 @@ import streamlit as st
 from core import report
 from core.data import DataError
 from core.lm import generate, gpt_param_count, save_text_upload
+from core.lm.corpus import encode
 from core.lm.experiment import LanguageResult
 from core.measure import thread_budget
 from core.paths import uploads_dir
@@ -137,7 +138,7 @@ def write_with_models(result: LanguageResult, key: str = "lm-write") -> None:
         st.caption(t("language.write_dropped", chars=", ".join(repr(c) for c in dropped[:10])))
     cols = st.columns(min(len(models), 3))
     for i, r in enumerate(models):
-        ids = _encode(r.model.vocab, prompt)
+        ids = encode(r.model.vocab, prompt)
         with thread_budget(WRITE_THREADS):
             t0 = time.perf_counter()
             out = generate(r.model, ids, int(n_chars), temperature=0.8, seed=0)
@@ -146,8 +147,3 @@ def write_with_models(result: LanguageResult, key: str = "lm-write") -> None:
             st.markdown(f"**{r.name}**")
             st.code(prompt + "".join(r.model.vocab[j] for j in out), language=None, wrap_lines=True)
             st.caption(t("language.write_timing", ms=f"{ms:.2f}", n=len(out), threads=WRITE_THREADS))
-
-
-def _encode(vocab: tuple[str, ...], text: str) -> list[int]:
-    index = {c: i for i, c in enumerate(vocab)}
-    return [index[c] for c in text if c in index]

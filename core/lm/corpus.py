@@ -30,8 +30,7 @@ class Corpus:
 
     def encode(self, text: str) -> np.ndarray:
         """Character ids of ``text``; characters outside the vocabulary are dropped."""
-        index = {c: i for i, c in enumerate(self.vocab)}
-        return np.asarray([index[c] for c in text if c in index], dtype=np.int64)
+        return encode(self.vocab, text)
 
     def decode(self, ids) -> str:
         return "".join(self.vocab[int(i)] for i in ids)
@@ -41,6 +40,12 @@ class Corpus:
                 "n_val_chars": len(self.val_ids), "vocab_size": self.vocab_size,
                 "split": "the last share of the text is held out (contiguous, no shuffling)",
                 "decisions": list(self.decisions)}
+
+
+def encode(vocab: tuple[str, ...], text: str) -> np.ndarray:
+    """Ids of ``text``'s characters in ``vocab`` (a model's saved vocabulary); others are dropped."""
+    index = {c: i for i, c in enumerate(vocab)}
+    return np.asarray([index[c] for c in text if c in index], dtype=np.int64)
 
 
 def builtin_text() -> str:
@@ -102,4 +107,4 @@ def load_corpus(spec: CorpusSpec) -> Corpus:
                   ids[-n_val:], len(ids), tuple(decisions))
 
 
-__all__ = ["Corpus", "MAX_TEXT_BYTES", "builtin_text", "load_corpus", "save_text_upload"]
+__all__ = ["Corpus", "MAX_TEXT_BYTES", "builtin_text", "encode", "load_corpus", "save_text_upload"]
