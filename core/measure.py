@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
-import string
 import sys
 import time
 import tracemalloc
@@ -27,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from .i18n import LANGUAGES, strings, translate
+from .i18n import retranslate, translate
 from .models.base import Classifier
 from .models.neural import TorchClassifier
 from .specs import MeasureSpec
@@ -62,44 +60,14 @@ def how_measured(spec: MeasureSpec, lang: str = "en") -> str:
     return translate(lang, "measured.classifier", **spec.to_dict())
 
 
-# A run stores its how-measured text in English (results.json, the run store, exports), and
-# runs stored before there was a choice of language have nothing else. Rather than store a key
-# beside it, a page or report renders the stored text in its language on demand: the template
-# that produced it (in any language) is recognised, and the same figures fill the template of
-# the language asked for.
+# A run stores its how-measured text in English (results.json, the run store, exports); pages and
+# reports render it in their language on demand (core.i18n.retranslate).
 _HOW_MEASURED_KEYS = ("measured.classifier", "measured.language_model")
 
 
 def how_measured_in(text: str, lang: str = "en") -> str:
     """A stored how-measured ``text`` in ``lang``; text that no template produced stays as it is."""
-    if not text:
-        return text
-    for key in _HOW_MEASURED_KEYS:
-        template = strings(lang)[key]
-        for source in LANGUAGES:
-            if source != lang:
-                text = _template_pattern(key, source).sub(
-                    lambda m: _Verbatim().format(template, **m.groupdict()), text)
-    return text
-
-
-@lru_cache(maxsize=None)
-def _template_pattern(key: str, lang: str) -> re.Pattern:
-    """The template of ``key`` in ``lang`` as a regex, one named group per placeholder."""
-    parts, seen = [], set()
-    for literal, name, _, _ in string.Formatter().parse(strings(lang)[key]):
-        parts.append(re.escape(literal))
-        if name:  # figures never contain white space; a name seen before must repeat its figure
-            parts.append(f"(?P={name})" if name in seen else rf"(?P<{name}>\S+?)")
-            seen.add(name)
-    return re.compile("".join(parts))
-
-
-class _Verbatim(string.Formatter):
-    """Fills placeholders with the figures exactly as the English text showed them."""
-
-    def format_field(self, value, format_spec):
-        return value if isinstance(value, str) else super().format_field(value, format_spec)
+    return retranslate(text, lang, _HOW_MEASURED_KEYS)
 
 
 @contextmanager
