@@ -27,8 +27,16 @@ def _server_rss(url: str) -> int:
     for conn in psutil.net_connections(kind="tcp"):
         if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN and conn.pid:
             proc = psutil.Process(conn.pid)
-            return proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+            return proc.memory_info().rss + sum(_rss(c) for c in proc.children(recursive=True))
     return 0
+
+
+def _rss(proc: psutil.Process) -> int:
+    """A child's resident memory; 0 when it ended between listing and reading (e.g. a worker)."""
+    try:
+        return proc.memory_info().rss
+    except psutil.NoSuchProcess:
+        return 0
 
 
 def test_five_sessions_run_comparisons_at_the_same_time(chromium_browser, fresh_app_url):
