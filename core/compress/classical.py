@@ -12,6 +12,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
+from ..i18n import translate
 from ..models.base import Classifier, ParamCounts
 from ..models.classical import SklearnClassifier
 from ..specs import Float32Storage, ShrinkForest, SparsifyLinear
@@ -40,7 +41,7 @@ def shrink_forest(model, step: ShrinkForest, ctx: CompressContext) -> Compressed
         small = copy.deepcopy(est)
         small.estimators_ = small.estimators_[: step.n_estimators]
         small.n_estimators = step.n_estimators
-        note = f"Kept the first {step.n_estimators} of {have} trained trees (no refit)."
+        note = translate("en", "notes.forest_kept", n_estimators=step.n_estimators, have=have)
     else:
         ctx.on_progress(0.1, "refitting a shallower forest")
         small = RandomForestClassifier(n_estimators=step.n_estimators, max_depth=step.max_depth,
@@ -48,8 +49,9 @@ def shrink_forest(model, step: ShrinkForest, ctx: CompressContext) -> Compressed
         small.set_params(**{k: v for k, v in est.get_params().items()
                             if k not in ("n_estimators", "max_depth", "n_jobs", "random_state")})
         small.fit(ctx.data.X_train, ctx.data.y_train)
-        note = (f"Refitted on the training split: {step.n_estimators} trees of depth at most "
-                f"{step.max_depth} (was {have} trees, depth {est.max_depth or 'unlimited'}).")
+        note = translate("en", "notes.forest_refit" if est.max_depth else "notes.forest_refit_unlimited",
+                         n_estimators=step.n_estimators, max_depth=step.max_depth, have=have,
+                         depth=est.max_depth)
     return Compressed(SklearnClassifier(small, model.family),
                       nominal={"trees_kept": step.n_estimators / have}, notes=(note,))
 
@@ -83,8 +85,7 @@ def sparsify_linear(model, step: SparsifyLinear, ctx: CompressContext) -> Compre
     density = np.count_nonzero(dense_coef) / dense_coef.size
     new.sparsify()  # coef_ becomes scipy.sparse CSR; predict uses it as is
     return Compressed(SparseLinearClassifier(new, model.family), nominal={"sparsity": 1 - density},
-                      notes=(f"Refitted on the training split with an L1 penalty (C={step.C:g}): "
-                             f"{1 - density:.0%} of coefficients are zero; coef_ stored as CSR.",))
+                      notes=(translate("en", "notes.sparsify_linear", C=step.C, zero=1 - density),))
 
 
 def _float64_arrays(est) -> list[str]:
@@ -120,9 +121,8 @@ def float32_storage(model, step: Float32Storage, ctx: CompressContext) -> Compre
     new = copy.deepcopy(est)
     for k in names:  # round through float32 so predictions are those of the stored model
         setattr(new, k, getattr(new, k).astype(np.float32).astype(np.float64))
-    note = (f"Stored {', '.join(names)} as float32 instead of float64." if names else
-            f"The learned arrays of {type(est).__name__} are already float32 (it was fitted on "
-            "float32 features); nothing changed.")
+    note = (translate("en", "notes.float32", names=", ".join(names)) if names else
+            translate("en", "notes.float32_unchanged", estimator=type(est).__name__))
     return Compressed(Float32Classifier(new, model.family, names), nominal={"bits": 32}, notes=(note,))
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..i18n import translate
 from ..measure import thread_budget
 from ..models.base import Classifier
 from ..models.classical import SklearnClassifier
@@ -121,20 +122,20 @@ def _distill(teacher, step: Distill, ctx: CompressContext) -> Compressed:
             "family": step.student.family}
     result = TorchClassifier(student, arch, step.student.family)
     n_teacher = _n_params(teacher)
-    notes = [f"Distilled into {step.student.kind} {step.student.to_dict()} ({n_student:,} parameters"
-             + (f", 1/{n_teacher / n_student:.0f} of the teacher's {n_teacher:,}" if n_teacher else "")
-             + f"): T={step.temperature:g}, soft-loss weight {step.alpha:g}, {step.epochs} epochs "
-             f"({n_steps} steps) over all {len(X)} training inputs with the teacher's softened "
-             f"outputs; true labels for {int(labelled.sum())} rows ({step.label_fraction:.0%})."]
+    figures = dict(kind=step.student.kind, spec=step.student.to_dict(), n_student=n_student,
+                   temperature=step.temperature, alpha=step.alpha, epochs=step.epochs,
+                   n_steps=n_steps, n_inputs=len(X), n_labelled=int(labelled.sum()),
+                   label_fraction=step.label_fraction)
+    notes = [translate("en", "notes.distilled", ratio=n_teacher / n_student, n_teacher=n_teacher,
+                       **figures)
+             if n_teacher else translate("en", "notes.distilled_no_teacher", **figures)]
     companions = ()
     if step.control:
         control = _student(step, ctx)
         control.load_state_dict(init)
         n_lab = _train_control(control, X[labelled], d.y_train[labelled], spec, n_steps, step, ctx)
         companions = (("labels-only control", TorchClassifier(control, dict(arch), step.student.family)),)
-        notes.append(f"Control: the same student from the same initialisation, optimiser and batch "
-                     f"size, trained with cross-entropy on the {n_lab} labelled rows alone for the "
-                     f"same {n_steps} steps.")
+        notes.append(translate("en", "notes.distill_control", n_labelled=n_lab, n_steps=n_steps))
     return Compressed(result, nominal={"label_fraction": step.label_fraction,
                                        "student_params": float(n_student)},
                       notes=tuple(notes), companions=companions)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..i18n import translate
 from ..models.neural import MLP, SmallCNN, TorchClassifier, build_module
 from ..specs import (FineTune, ModelSpec, PruneMagnitude, PruneSaliency, PruneStructured,
                      _UnstructuredPrune)
@@ -86,10 +87,10 @@ def fine_tune(module: nn.Module, ctx: CompressContext, epochs: int, lr_scale: fl
                            ctx.should_stop, on_step)
     if masks:
         apply_masks(module, masks)
-    return (f"Fine-tuned {len(history.epochs)} epochs ({spec.optimizer}, lr {spec.lr:g} = "
-            f"training lr x {lr_scale:g}, batch {spec.batch_size})"
-            + ("; pruned weights held at zero." if masks else ".")
-            + (f" {history.message}" if history.message else ""))
+    note = translate("en", "notes.fine_tuned_masked" if masks else "notes.fine_tuned",
+                     epochs=len(history.epochs), optimizer=spec.optimizer, lr=spec.lr,
+                     lr_scale=lr_scale, batch_size=spec.batch_size)
+    return note + (f" {history.message}" if history.message else "")
 
 
 def _time_batch1(module: nn.Module, X: np.ndarray, n: int = 40) -> float:
@@ -118,7 +119,7 @@ def _unstructured(model, step: _UnstructuredPrune, ctx: CompressContext, scores_
     ctx.on_progress(0.05, "scoring weights")
     masks = masks_for(scores_fn(module), step.amount, step.scope)
     apply_masks(module, masks)
-    notes = [f"{name}: {step.amount:.0%} of weights zeroed ({step.scope} threshold; biases kept)."]
+    notes = [translate("en", "notes.unstructured", name=name, amount=step.amount, scope=step.scope)]
     if step.fine_tune_epochs:
         notes.append(fine_tune(module, ctx, step.fine_tune_epochs, step.fine_tune_lr_scale, masks))
     execution = step.execution
@@ -130,17 +131,17 @@ def _unstructured(model, step: _UnstructuredPrune, ctx: CompressContext, scores_
         if step.execution == "auto":
             execution = "sparse" if sparse_ms < dense_ms else "dense"
         ratio = dense_ms / sparse_ms
-        verdict = f"{ratio:.2f}x faster than" if ratio >= 1 else f"{1 / ratio:.2f}x slower than"
-        notes.append(f"Sparse (CSR) execution measured {verdict} dense at batch 1 (median of 40 "
-                     f"calls each, {torch.get_num_threads()} threads, while compressing): "
-                     f"{sparse_ms:.3f} ms vs {dense_ms:.3f} ms; the model runs {execution}.")
+        notes.append(translate("en", "notes.sparse_faster" if ratio >= 1 else "notes.sparse_slower",
+                               ratio=ratio if ratio >= 1 else 1 / ratio,
+                               threads=torch.get_num_threads(), sparse_ms=sparse_ms,
+                               dense_ms=dense_ms, execution=execution))
     else:
-        notes.append("The model runs dense kernels (execution: dense); zeros cost the same time as weights.")
+        notes.append(translate("en", "notes.dense_kernels"))
     if step.storage == "dense":
-        notes.append("Saved dense: the artifact is as large as before (zeros are stored).")
+        notes.append(translate("en", "notes.saved_dense"))
     else:
-        notes.append(f"Saved sparse ({'bitmask + values' if step.storage == 'bitmask' else 'CSR'}) "
-                     "for weight matrices and kernels.")
+        notes.append(translate("en", "notes.saved_sparse_bitmask" if step.storage == "bitmask"
+                               else "notes.saved_sparse_csr"))
     arch = {**base_arch(model), "family": model.family,
             "compression": {"format": "sparse", "storage": step.storage, "execution": execution}}
     out = SparseClassifier(module, arch, model.family, step.storage, execution)
@@ -244,11 +245,10 @@ def prune_structured(model, step: PruneStructured, ctx: CompressContext) -> Comp
                                      ctx.data.X_train[rows])
     before = sum(p.numel() for p in module.parameters())
     after = sum(p.numel() for p in new.parameters())
-    how = ("mean activation on " f"{len(rows)} training rows x norm of outgoing weights"
-           if step.criterion == "activation" else f"{step.criterion.upper()} norm of incoming weights")
-    notes = [f"Structured pruning removed {step.amount:.0%} of the units of every hidden layer "
-             f"(ranked by {how}) and rebuilt "
-             f"the network as {new_spec.to_dict()}: {before:,} -> {after:,} parameters, dense fp32."]
+    figures = dict(amount=step.amount, spec=new_spec.to_dict(), before=before, after=after)
+    notes = [translate("en", "notes.structured_activation", rows=len(rows), **figures)
+             if step.criterion == "activation" else
+             translate("en", "notes.structured_norm", norm=step.criterion.upper(), **figures)]
     if step.fine_tune_epochs:
         notes.append(fine_tune(new, ctx, step.fine_tune_epochs, step.fine_tune_lr_scale))
     arch = {**base_arch(model), "family": model.family, "spec": new_spec.to_dict()}
@@ -269,7 +269,7 @@ def fine_tune_step(model, step: FineTune, ctx: CompressContext) -> Compressed:
                           nominal={"sparsity": sparsity(module)}, notes=(note,))
     note = fine_tune(module, ctx, step.epochs, step.lr_scale)
     extra = () if type(model) is TorchClassifier else (
-        "Fine-tuning moves weights off the parent's reduced-precision grid: the result is a float32 model.",)
+        translate("en", "notes.fine_tune_float32"),)
     return Compressed(TorchClassifier(module, {**base_arch(model), "family": model.family}, model.family),
                       notes=(note, *extra))
 

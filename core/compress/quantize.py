@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..i18n import translate
 from ..specs import CastWeights, QuantizeDynamic, QuantizeInt4, QuantizeStatic
 from . import CompressContext, Compressed, handles
 from .formats import (CAST_DTYPES, CastClassifier, Int4Classifier, Int8Classifier, base_arch,
@@ -32,11 +33,9 @@ def quantize_dynamic(model, step: QuantizeDynamic, ctx: CompressContext) -> Comp
     ctx.on_progress(0.2, "quantising Linear layers to int8 (dynamic)")
     q = quantize_dynamic_module(module, step.granularity)
     n_conv = sum(isinstance(m, nn.Conv2d) for m in module.modules())
-    notes = ["int8 dynamic quantisation (torch.ao x86/fbgemm kernels): int8 weights with "
-             f"{step.granularity.replace('_', '-')} scales; activations quantised per call."]
+    notes = [translate("en", "notes.int8_dynamic", granularity=step.granularity.replace("_", "-"))]
     if n_conv:
-        notes.append(f"{n_conv} convolution layers stay float32 (dynamic quantisation covers Linear "
-                     "layers only; use quantize_static for them).")
+        notes.append(translate("en", "notes.conv_float32_dynamic", n_conv=n_conv))
     out = Int8Classifier(q, _arch(model, format="int8_dynamic", granularity=step.granularity),
                          model.family)
     return Compressed(out, nominal={"bits": 8}, notes=tuple(notes))
@@ -52,9 +51,8 @@ def quantize_static(model, step: QuantizeStatic, ctx: CompressContext) -> Compre
     q = quantize_static_module(module, calibration, step.granularity)
     out = Int8Classifier(q, _arch(model, format="int8_static", granularity=step.granularity),
                          model.family)
-    return Compressed(out, nominal={"bits": 8}, notes=(
-        f"int8 static quantisation (torch.ao x86 backend): int8 weights and activations, activation "
-        f"ranges calibrated on {len(rows)} training rows; Linear/Conv + ReLU fused.",))
+    return Compressed(out, nominal={"bits": 8},
+                      notes=(translate("en", "notes.int8_static", rows=len(rows)),))
 
 
 @handles(QuantizeInt4)
@@ -73,11 +71,9 @@ def quantize_int4(model, step: QuantizeInt4, ctx: CompressContext) -> Compressed
             # The network runs on the values int4 can represent, so accuracy is the int4 one.
             m.weight.copy_(int4_dequantize(q, scale, m.in_features))
     n_conv = sum(isinstance(m, nn.Conv2d) for m in module.modules())
-    notes = [f"int4 weight-only, symmetric, one fp16 scale per group of {step.group_size} weights; "
-             "saved packed two values per byte. Weights are dequantised to float32 once at load and "
-             "inference runs float32 kernels, so latency and memory are those of fp32 (measured)."]
+    notes = [translate("en", "notes.int4", group_size=step.group_size)]
     if n_conv:
-        notes.append(f"{n_conv} convolution layers stay float32.")
+        notes.append(translate("en", "notes.conv_float32", n_conv=n_conv))
     out = Int4Classifier(module, _arch(model, format="int4", group_size=step.group_size),
                          model.family, packed)
     return Compressed(out, nominal={"bits": 4}, notes=tuple(notes))
@@ -89,8 +85,8 @@ def cast_weights(model, step: CastWeights, ctx: CompressContext) -> Compressed:
     module = float_module(model, "CastWeights")
     out = CastClassifier(module, _arch(model, format="cast", dtype=step.dtype), model.family,
                          CAST_DTYPES[step.dtype])
-    return Compressed(out, nominal={"bits": 16}, notes=(
-        f"Weights stored and run in {step.dtype}; inputs cast to {step.dtype}, logits back to float32.",))
+    return Compressed(out, nominal={"bits": 16},
+                      notes=(translate("en", "notes.cast", dtype=step.dtype),))
 
 
 __all__ = ["quantize_dynamic", "quantize_static", "quantize_int4", "cast_weights"]

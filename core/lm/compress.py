@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..compress.formats import quantize_dynamic_module, quiet_torch_ao
+from ..i18n import translate
 from ..models.base import ParamCounts
 from ..models.transformer import FeedForward, SelfAttention
 from ..specs import LMCompressStep, LMDistill, LMPrune, LMQuantizeInt8, LMTrainSpec, NGramPrune
@@ -178,15 +179,15 @@ def _prune(model: LanguageModel, step: LMPrune, ctx: LMCompressContext) -> LMCom
     units_before = sum(b.ffn.fc.out_features for b in module.blocks)
     heads_removed = sum(_prune_heads(b.attn, step.heads_fraction) for b in module.blocks)
     units_removed = sum(_prune_mlp(b.ffn, step.mlp_fraction) for b in module.blocks)
-    notes = [f"Removed {heads_removed} of {heads_before} attention heads and {units_removed} of "
-             f"{units_before} MLP units (smallest value-path / weight norms first); "
-             f"{before:,} -> {count_params(module):,} parameters."]
+    notes = [translate("en", "notes.lm_pruned", heads_removed=heads_removed,
+                       heads_before=heads_before, units_removed=units_removed,
+                       units_before=units_before, before=before, after=count_params(module))]
     if step.finetune_steps:
         ctx.on_progress(0.1, f"fine-tuning for {step.finetune_steps} steps")
         hist = train_lm(module, ctx.corpus.train_ids, ctx.corpus.val_ids, ctx.train,
                         ctx.on_progress, ctx.should_stop, max_steps=step.finetune_steps)
-        notes.append(f"Fine-tuned for {hist.n_steps} steps ({hist.train_seconds:.1f} s) with the "
-                     "parent's training settings.")
+        notes.append(translate("en", "notes.lm_fine_tuned", n_steps=hist.n_steps,
+                               seconds=hist.train_seconds))
     arch = {**gpt.arch, "blocks": [{"n_head": b.attn.n_head, "ffn_hidden": b.ffn.fc.out_features}
                                    for b in module.blocks]}
     return LMCompressed(GPTLanguageModel(module, gpt.vocab_size, arch, "compressed"),
