@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 
 from . import report
 from .data import decisions_in
-from .i18n import strings, translate
+from .i18n import keys_under, retranslate, strings, translate
 
 # Flat columns of the CSV, identity first; units are in the names (rule 5 of DESIGN.md).
 CSV_IDENTITY = ("run_id", "run_name", "dataset", "name", "family", "kind", "status", "parent")
@@ -152,7 +152,8 @@ def _run_section(run: dict, lang: str = "en") -> str:
         for note in decisions_in(ds, lang):
             out.append(f"<p class='muted'>{html.escape(str(note))}</p>")
     counted = [{_t(lang, "col_model"): r["name"], _t(lang, "col_params_counted"): r.get("params_definition"),
-                _t(lang, "col_notes"): " ".join(r.get("notes") or []), _t(lang, "col_error"): r.get("error")}
+                _t(lang, "col_notes"): " ".join(retranslate(n, lang, keys_under("notes"))
+                                               for n in r.get("notes") or []), _t(lang, "col_error"): r.get("error")}
                for r in run.get("records", [])]
     out.append(_table(counted, lang))
     out.append(f"<h3>{h('settings')}</h3>")

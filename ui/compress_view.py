@@ -16,7 +16,7 @@ from core.specs import (CastWeights, CompressStep, Distill, FineTune, Float32Sto
                         PruneSaliency, PruneStructured, QuantizeDynamic, QuantizeInt4, QuantizeStatic,
                         ShrinkForest, SparsifyLinear, TinyMLPSpec)
 
-from .i18n import language, t
+from .i18n import language, note_text, t
 
 
 def _int8_dynamic(key):
@@ -172,7 +172,7 @@ def show_compression(result: ExperimentResult, key: str = "cx") -> None:
                          speed_ratio=f"{b['latency_ms_p50'] / rec['latency_ms_p50']:.2f}",
                          format=rec["artifact_format"]))
         for note in rec["notes"]:
-            st.info(note)
+            st.info(note_text(note))
         st.plotly_chart(histogram_figure(before.model, res.model, rec["name"]),
                         key=f"{key}-hist-{rec['name']}")
     done = report.measured(records)

@@ -14,7 +14,7 @@ from core.measure import how_measured_in
 from core.specs import DatasetSpec, ExperimentSpec, MeasureSpec
 from core.store import Run, RunStore, RunSummary
 
-from .i18n import language, t
+from .i18n import language, note_text, t
 from .results_view import decision_panel, table_formats
 from .state import job_manager, load_dataset
 
@@ -204,7 +204,7 @@ def _artifact_buttons(store: RunStore, run: Run) -> None:
                            data=ref.read_verified, file_name=f"{run.id}-{ref.idx}-{ref.filename}",
                            key=f"dl-{run.id}-{ref.idx}-{ref.filename}")
         for note in ref.meta.get("notes", []):
-            st.caption(note)
+            st.caption(note_text(note))
     neural = sorted({a.idx for a in run.artifacts if a.filename == "model.safetensors"} -
                     {a.idx for a in run.artifacts if a.role == "onnx"})
     if neural and st.button(t("history.export_onnx"), key=f"onnx-{run.id}"):

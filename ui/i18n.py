@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, keys_under, retranslate, translate
 
 LANG_KEY = "lang"
 
@@ -16,6 +16,12 @@ def language() -> str:
 def t(key: str, **values) -> str:
     """The string for ``key`` in the session's language."""
     return translate(language(), key, **values)
+
+
+def note_text(note: str) -> str:
+    """A per-model note as stored with the run (English, or as an older run wrote it), in the
+    session's language; a note no template produced stays as it is."""
+    return retranslate(note, language(), keys_under("notes"))
 
 
 def language_switch() -> None:

@@ -12,11 +12,11 @@ from core.data import DataError
 from core.lm import generate, gpt_param_count, save_text_upload
 from core.lm.corpus import encode
 from core.lm.experiment import LanguageResult
-from core.measure import thread_budget
+from core.measure import how_measured_in, thread_budget
 from core.paths import uploads_dir
 from core.specs import CorpusSpec, GPTSpec, LMTrainSpec, NGramSpec
 
-from .i18n import language, t
+from .i18n import language, note_text, t
 
 CHAR_CHOICES = [20_000, 50_000, 100_000, 200_000, 0]   # 0 = the whole text
 _VOCAB_GUESS = 103                                      # the built-in corpus' characters
@@ -114,11 +114,11 @@ def show_language_results(result: LanguageResult, key: str = "lm") -> None:
             st.markdown(f"**{r['name']}**")
             st.code(result.spec.measure.prompt + r["sample"], language=None, wrap_lines=True)
     with st.expander(t("language.how_measured")):
-        st.write(result.how_measured)
+        st.write(how_measured_in(result.how_measured, language()))
         st.write("; ".join(result.corpus["decisions"]))
         for r in done:
             for note in r["notes"]:
-                st.caption(f"{r['name']}: {note}")
+                st.caption(f"{r['name']}: {note_text(note)}")
 
 
 def write_with_models(result: LanguageResult, key: str = "lm-write") -> None:

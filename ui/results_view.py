@@ -9,7 +9,7 @@ from core.experiment import ExperimentResult
 from core.measure import how_measured_in
 from core.recommend import Budget, recommend
 
-from .i18n import language, t
+from .i18n import language, note_text, t
 
 
 _NUM = st.column_config.NumberColumn
@@ -73,7 +73,7 @@ def _show_problems(result: ExperimentResult) -> None:
         if r.status == "failed":
             st.error(t("results.did_not_run", name=r.name, error=r.error))
         for note in r.notes:
-            st.info(f"{r.name}: {note}")
+            st.info(f"{r.name}: {note_text(note)}")
 
 
 def decision_panel(done: list[dict], key: str) -> set[str]:
