@@ -74,7 +74,9 @@ def retranslate(text: str, lang: str, keys: Iterable[str]) -> str:
     """
     if not text:
         return text
-    keys = tuple(keys)
+    # Where two templates read the same text ("depth {depth}" and "depth unlimited"), the one
+    # with more fixed words wins.
+    keys = sorted(keys, key=lambda k: -len(_literal(strings(DEFAULT_LANGUAGE)[k])))
     for key in keys:
         for source in LANGUAGES:
             if source != lang:
@@ -88,6 +90,11 @@ def retranslate(text: str, lang: str, keys: Iterable[str]) -> str:
                 text = _template_pattern(key, source).sub(
                     lambda m: _Verbatim().format(template, **m.groupdict()), text)
     return text
+
+
+def _literal(template: str) -> str:
+    """A template's fixed text, without its placeholders."""
+    return "".join(literal for literal, _, _, _ in string.Formatter().parse(template))
 
 
 @lru_cache(maxsize=None)
