@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import pandas as pd
@@ -222,6 +223,21 @@ def _sweep_axes() -> dict[str, str]:
             "student": t("compress.axis_student")}
 
 
+_SERIES = {"weights": "compress.series_weights", "magnitude": "compress.series_magnitude",
+           "distilled": "compress.series_distilled", "labels-only control": "compress.series_control"}
+
+
+def series_name(series: str) -> str:
+    """A sweep series as stored (``"distilled"``), named in the page's language."""
+    return t(_SERIES[series]) if series in _SERIES else series
+
+
+def point_label(label: str) -> str:
+    """A sweep point's label as stored (``"32 units"``, ``"int8"``, ``"50%"``) in the page's language."""
+    m = re.fullmatch(r"(\d+) units", label)
+    return t("compress.point_units", n=m.group(1)) if m else label
+
+
 def sweep_table(points: list) -> pd.DataFrame:
     """The sweep's points, one row each, with column headers in the page's language."""
     headers = {"sweep": t("compress.col_sweep"), "series": t("compress.col_series"),
@@ -230,7 +246,10 @@ def sweep_table(points: list) -> pd.DataFrame:
                "throughput_sps": t("compress.col_throughput"), "size_bytes": t("compress.col_size"),
                "n_params": t("compress.col_params"), "n_nonzero_params": t("compress.col_nonzero"),
                "n_threads": t("compress.col_threads")}
-    return pd.DataFrame([p.to_dict() for p in points]).rename(columns=headers)
+    short = sweep_labels()[1]
+    rows = [{**p.to_dict(), "sweep": short.get(p.sweep, p.sweep), "series": series_name(p.series),
+             "label": point_label(p.label)} for p in points]
+    return pd.DataFrame(rows).rename(columns=headers)
 
 
 def sweep_figure(points: list, kind: str) -> go.Figure:
@@ -244,8 +263,8 @@ def sweep_figure(points: list, kind: str) -> go.Figure:
         xs = [p.x for p in pts]
         for col, ys in ((1, [p.accuracy * 100 for p in pts]), (2, [p.latency_ms_p50 for p in pts]),
                         (3, [p.size_bytes / 1024 for p in pts])):
-            fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=series, legendgroup=series,
-                            showlegend=col == 1, text=[p.label for p in pts], row=1, col=col)
+            fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=series_name(series), legendgroup=series,
+                            showlegend=col == 1, text=[point_label(p.label) for p in pts], row=1, col=col)
     axis = _sweep_axes()[kind]
     fig.update_xaxes(title_text=axis, type="log" if kind == "student" else "linear")
     fig.update_layout(title=t("compress.sweep_title", axis=axis), height=360)
