@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..i18n import translate
 from ..models.neural import TorchArtifact
 from ..models.transformer import Block, KeyValue
 from ..specs import GPTSpec, LMTrainSpec
@@ -286,10 +287,12 @@ def train_lm(module: nn.Module, train_ids: np.ndarray, val_ids: np.ndarray, spec
         elapsed = time.perf_counter() - start
         if elapsed >= seconds_cap:
             history.stop_reason = "time_limit"
-            history.message = f"Stopped at the {seconds_cap:g} s limit after {step} of {steps_cap} steps."
+            history.message = translate("en", "notes.lm_time_limit", seconds=seconds_cap, step=step,
+                                        steps=steps_cap)
             break
         if should_stop():
-            history.stop_reason, history.message = "cancelled", f"Stopped by the user at step {step}."
+            history.stop_reason = "cancelled"
+            history.message = translate("en", "notes.lm_stopped", step=step)
             break
         lr = lr_at(step, sched_spec, max(step / steps_cap, elapsed / seconds_cap))
         for group in opt.param_groups:
@@ -302,8 +305,7 @@ def train_lm(module: nn.Module, train_ids: np.ndarray, val_ids: np.ndarray, spec
         if not torch.isfinite(loss) or (first_loss and loss.item() > 1e3 * first_loss):
             module.load_state_dict(good_state)
             history.stop_reason = "diverged"
-            history.message = (f"Training diverged at step {step} (loss {loss.item():.3g}); the last "
-                               "checked weights were kept. Lower the learning rate.")
+            history.message = translate("en", "notes.lm_diverged", step=step, loss=loss.item())
             break
         opt.zero_grad(set_to_none=True)
         loss.backward()

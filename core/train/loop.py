@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.utils.data import DistributedSampler
 
+from ..i18n import translate
 from ..specs import TrainSpec
 from .pruning import GradientSaliencyPruner
 
@@ -333,9 +334,8 @@ def train_module(module: nn.Module, X: np.ndarray, y: np.ndarray, spec: TrainSpe
                 since_best += 1
                 if since_best >= spec.early_stopping_patience:
                     history.stop_reason = "early_stopping"
-                    history.message = (f"Early stopping after epoch {epoch}: validation loss has not "
-                                       f"improved for {since_best} epochs; weights of epoch "
-                                       f"{history.best_epoch} restored.")
+                    history.message = translate("en", "notes.early_stopping", epoch=epoch,
+                                                patience=since_best, best_epoch=history.best_epoch)
                     if ctx.halt is not None:
                         ctx.halt()
                     return _finish(module, done, best_state)
@@ -349,13 +349,12 @@ def _halt(module: nn.Module, done: dict, diverged: bool, epoch: int, step: int, 
     """End the run early: divergence (restoring the last good weights) or Stop."""
     history, ctx = done["history"], done["ctx"]
     if not diverged:
-        history.stop_reason, history.message = "cancelled", f"Stopped in epoch {epoch}."
+        history.stop_reason = "cancelled"
+        history.message = translate("en", "notes.stopped_in_epoch", epoch=epoch)
         return _finish(module, done, None)
-    kept = f"the weights from the end of epoch {good_epoch}" if good_epoch else "the initial weights"
     history.stop_reason = "diverged"
-    history.message = (f"Training diverged in epoch {epoch} at step {step + 1} (loss {value:.3g}); "
-                       f"{kept} were kept. Lower the learning rate (now {done['lr']:g}) or turn on "
-                       "gradient clipping.")
+    history.message = translate("en", "notes.diverged_kept_epoch" if good_epoch else "notes.diverged_kept_initial",
+                                epoch=epoch, step=step + 1, loss=value, good_epoch=good_epoch, lr=done["lr"])
     if ctx.halt is not None:
         ctx.halt()
     return _finish(module, done, good_state)

@@ -108,3 +108,14 @@ def test_every_note_template_round_trips_through_chinese(key):
             assert len(_literal(strings("en")[other])) < len(_literal(strings("en")[key])), (key, other)
         if other != key and _template_pattern(other, "zh").fullmatch(zh):
             assert len(_literal(strings("en")[other])) < len(_literal(strings("en")[key])), (key, other)
+
+
+def test_a_note_with_a_training_message_appended_translates_both_parts():
+    note = (translate("en", "notes.fine_tuned_masked", epochs=3, optimizer="adam", lr=0.0001,
+                      lr_scale=0.1, batch_size=64)
+            + " " + translate("en", "notes.early_stopping", epoch=3, patience=2, best_epoch=1))
+    zh = retranslate(note, "zh", NOTES)
+    assert zh == (translate("zh", "notes.fine_tuned_masked", epochs=3, optimizer="adam", lr=0.0001,
+                            lr_scale=0.1, batch_size=64)
+                  + " " + translate("zh", "notes.early_stopping", epoch=3, patience=2, best_epoch=1))
+    assert retranslate(zh, "en", NOTES) == note
