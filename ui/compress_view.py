@@ -152,7 +152,7 @@ def show_compression(result: ExperimentResult, key: str = "cx") -> None:
     for res, rec in zip(after, records[1:]):
         st.subheader(rec["name"])
         if rec["status"] != "done":
-            st.error(t("compress.did_not_run", name=rec["name"], error=rec["error"]))
+            st.error(t("compress.did_not_run", name=rec["name"], error=note_text(rec["error"])))
             continue
         st.success(t("compress.summary", sentence=summarise(b, rec, lang=lang), name=b["name"]))
         cols = st.columns(4)

@@ -98,7 +98,7 @@ def compare_runs(runs: list[Run], key: str = "hist") -> None:
     records = merged_records(dicts)
     for rec in records:
         if rec.get("status") == "failed":
-            st.error(t("history.did_not_run", name=rec["name"], error=rec.get("error")))
+            st.error(t("history.did_not_run", name=rec["name"], error=note_text(rec.get("error"))))
     lang = language()
     done = report.measured(records)
     if not done:

@@ -18,7 +18,7 @@ def t(key: str, **values) -> str:
     return translate(language(), key, **values)
 
 
-def note_text(note: str) -> str:
+def note_text(note: str | None) -> str | None:
     """A per-model note as stored with the run (English, or as an older run wrote it), in the
     session's language; a note no template produced stays as it is."""
     return retranslate(note, language(), keys_under("notes"))

@@ -71,7 +71,7 @@ def _show_problems(result: ExperimentResult) -> None:
         st.warning(t("results.stopped"))
     for r in result.results:
         if r.status == "failed":
-            st.error(t("results.did_not_run", name=r.name, error=r.error))
+            st.error(t("results.did_not_run", name=r.name, error=note_text(r.error)))
         for note in r.notes:
             st.info(f"{r.name}: {note_text(note)}")
 
