@@ -31,6 +31,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .i18n import translate
 from .models.base import Classifier, ParamCounts
 from .models.classical import _COUNTERS, SklearnClassifier
 from .models.neural import TorchClassifier, build_module
@@ -462,8 +463,7 @@ def onnx_export(model: Classifier, X_test: np.ndarray, y_test: np.ndarray,
     if type(model) is not TorchClassifier and not isinstance(model, OnnxClassifier):
         # Compressed variants keep their saved format (int4, bitmask sparse) outside the module;
         # the exporter traces the module, so the ONNX file holds dense float32 weights.
-        notes = (f"{type(model).__name__}: the ONNX graph holds dense float32 weights; the "
-                 "compressed storage format is not carried over, so compare its measured size.",)
+        notes = (translate("en", "notes.onnx_dense", model_class=type(model).__name__),)
     return OnnxExport(True, "", onnx_bytes, check, measure(onnx_model, X_test, y_test, spec), seconds,
                       notes)
 
@@ -586,7 +586,8 @@ def evaluate_import(imported: Imported, dataset: DatasetSpec, measure_spec: Meas
     described = {"format": imported.format, "sha256": imported.sha256,
                  "size_bytes": imported.size_bytes, "description": imported.description}
     record = CandidateResult(name, "imported", f"imported {imported.format}", metrics=metrics,
-                             notes=(f"Imported {imported.description}; sha256 {imported.sha256[:16]}…",),
+                             notes=(translate("en", "notes.imported", description=imported.description,
+                                              sha256=imported.sha256[:16]),),
                              settings={"import": described}, model=imported.model)
     t_total = time.perf_counter() - t0
     spec = {"import": described, "dataset": dataset.to_dict(), "measure": measure_spec.to_dict(),

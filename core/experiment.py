@@ -10,6 +10,7 @@ from typing import Any
 
 from . import compress as compress_mod
 from .data import Dataset, load
+from .i18n import translate
 from .limits import check_limits
 from .measure import Metrics, environment, how_measured, measure
 from .models.base import Classifier
@@ -242,10 +243,12 @@ def _derive(cand: CandidateSpec, data: Dataset, parent: Classifier, kind: str, p
         for label, companion in out.companions:
             companions.append(CandidateResult(
                 f"{cand.name} · {label}", "compressed", kind, parent=cand.parent,
-                steps=result.steps[: j + 1], notes=(f"Shown beside {cand.name}: {label}.",),
+                steps=result.steps[: j + 1],
+                notes=(translate("en", "notes.shown_beside", model=cand.name, label=label),),
                 settings=cand.to_dict(), model=companion, companion_label=label))
         if should_stop():
-            result.status, result.error = "cancelled", "Stopped by the user during compression."
+            result.status = "cancelled"
+            result.error = translate("en", "notes.stopped_compressing")
             break
     result.train_seconds = time.perf_counter() - t0
     result.model, result.companions = model, companions

@@ -61,7 +61,7 @@ def keys_under(prefix: str, lang: str = DEFAULT_LANGUAGE) -> tuple[str, ...]:
 # Placeholders whose figures may contain white space (a layer list, a network spec); every
 # other placeholder matches a figure without white space, so a template cannot swallow the
 # words of another.
-FREE_TEXT_PLACEHOLDERS = frozenset({"spec", "names"})
+FREE_TEXT_PLACEHOLDERS = frozenset({"spec", "names", "model", "label", "description"})
 
 
 def retranslate(text: str, lang: str, keys: Iterable[str]) -> str:
