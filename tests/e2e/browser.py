@@ -25,32 +25,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextmanager
-def streamlit_server(home: Path, log_path: Path):
-    """`streamlit run app.py` on a free localhost port, in its own process group."""
+def start_server(home: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` on a free localhost port in its own process group, once healthy.
+
+    The log is appended to, so a restarted server keeps the first one's lines.
+    """
     port = free_port()
     env = {**os.environ, "TRADEOFF_LAB_HOME": str(home)}
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.time() + 90
-            while True:
-                try:
-                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                        break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"streamlit did not start; see {log_path}")
-                time.sleep(0.3)
-            yield url
-        finally:
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while not _healthy(url):
+        if proc.poll() is not None or time.time() > deadline:
             stop_process_group(proc)
+            raise RuntimeError(f"streamlit did not start; see {log_path}")
+        time.sleep(0.3)
+    return proc, url
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok"
+    except OSError:
+        return False
+
+
+@contextmanager
+def streamlit_server(home: Path, log_path: Path):
+    """A server for the duration of the block (see `start_server`), stopped with its group."""
+    proc, url = start_server(home, log_path)
+    try:
+        yield url
+    finally:
+        stop_process_group(proc)
 
 
 def stop_process_group(proc: subprocess.Popen) -> None:

@@ -15,14 +15,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
 import pytest
 
-from .browser import REPO, free_port, stop_process_group, wait_idle
+from .browser import REPO, start_server, stop_process_group, wait_idle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -38,29 +37,6 @@ candidates:
     model: {kind: logistic_regression}
 measure: {warmup: 1, min_repeats: 3, min_seconds: 0.0, max_seconds: 0.05, batch_size: 32}
 """
-
-
-def _start_server(home: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` on a free localhost port in its own process group; once healthy."""
-    port = free_port()
-    env = {**os.environ, "TRADEOFF_LAB_HOME": str(home)}
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    _wait_until(lambda: _healthy(url), f"the server to answer on {url} (see {log_path})", 120,
-                alive=proc)
-    return proc, url
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok"
-    except OSError:
-        return False
 
 
 def _wait_until(condition, what: str, timeout_s: float, alive: subprocess.Popen | None = None):
@@ -133,7 +109,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 @contextmanager
 def _server(home: Path, log_path: Path):
-    proc, url = _start_server(home, log_path)
+    proc, url = start_server(home, log_path)
     try:
         yield proc, url
     finally:
@@ -160,7 +136,7 @@ def test_killed_server_leaves_an_interrupted_run_and_an_intact_store(chromium_br
                             "--out", str(tmp_path / "out")], cwd=REPO, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
 
-    server, url = _start_server(home, log)
+    server, url = start_server(home, log)
     try:
         out, err = cli.communicate(timeout=300)
         assert cli.returncode == 0, err
